@@ -1,0 +1,44 @@
+"""The core's error types. Library errors (pika, google.api_core) are translated into these where they enter."""
+
+from __future__ import annotations
+
+
+class LeadEngineError(Exception):
+    """Base of every error the core raises on purpose."""
+
+
+class SettingsError(LeadEngineError):
+    """A setting is missing or malformed; the message is one line naming the variable."""
+
+
+class DependencyUnavailable(LeadEngineError):
+    """A backing service cannot be reached right now; retrying later may work."""
+
+
+class StoreUnavailable(DependencyUnavailable):
+    """Firestore did not answer (down, timed out, or refused the call as unavailable)."""
+
+
+class PublishFailed(DependencyUnavailable):
+    """RabbitMQ did not confirm a publish after the bounded retries."""
+
+
+class JobNotFound(LeadEngineError):
+    """No such job for this user (another user's job is reported exactly like a missing one)."""
+
+
+class IdempotencyConflict(LeadEngineError):
+    """The Idempotency-Key was used before by the same user with a different body."""
+
+
+class JobFinished(LeadEngineError):
+    """The job is already succeeded, failed or cancelled, so the requested change is refused."""
+
+    def __init__(self, job_id: str, status: str) -> None:
+        super().__init__(f"job {job_id} is already {status}")
+        self.job_id = job_id
+        self.status = status
+
+
+class InvalidMessage(LeadEngineError):
+    """A queue message is not a valid scrape job message (permanent: it will never parse)."""

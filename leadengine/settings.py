@@ -1,0 +1,127 @@
+"""Typed settings from the environment (and `.env`), contract §2, built once per process."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as _PydanticSettingsError
+
+from leadengine.errors import SettingsError
+
+SearchProvider = Literal["serper", "brave", "serpapi", "google_cse"]
+
+
+class Settings(BaseSettings):
+    """Every setting the function, the relay and the runner read. Names are the upper-cased field names."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # Broker (names from the seed).
+    rabbitmq_host: str = Field("localhost", min_length=1)
+    rabbitmq_port: int = Field(5672, ge=1, le=65535)
+    rabbitmq_user: str = Field("guest", min_length=1)
+    rabbitmq_password: SecretStr = SecretStr("guest")
+    rabbitmq_vhost: str = Field("/", min_length=1)
+    # AMQP heartbeat; the runner's long jobs run off the connection thread so heartbeats keep flowing.
+    rabbitmq_heartbeat_s: int = Field(60, ge=1, le=600)
+
+    # Firestore.
+    google_cloud_project: str = Field("leadengine-local", min_length=1)
+    firestore_emulator_host: str | None = None
+    # Per-call deadline: a Firestore outage must turn into a 503 quickly, not a hung request.
+    firestore_timeout_s: float = Field(5.0, gt=0, le=60)
+
+    # API.
+    api_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # Shared secret for the outbox relay route (Cloud Scheduler sends it); unset disables the route.
+    relay_token: SecretStr | None = None
+    # A pending job younger than this is left to the request that is publishing it.
+    outbox_grace_s: float = Field(10.0, ge=0, le=3600)
+    relay_interval_s: float = Field(5.0, gt=0, le=3600)
+
+    # Search and scraping (contract §6).
+    search_provider: SearchProvider = "serper"
+    search_api_url: str | None = None
+    search_api_key: SecretStr | None = None
+    search_engine_id: str | None = None
+    scrape_allow_private_networks: bool = False
+
+    # Runner.
+    job_max_attempts: int = Field(3, ge=1, le=100)
+    job_timeout_s: float = Field(600.0, gt=0, le=1700)  # under RabbitMQ's 30-minute consumer_timeout
+    job_retry_delays_s: Annotated[tuple[int, ...], NoDecode] = (10, 60, 300)
+    runner_shutdown_grace_s: float = Field(25.0, ge=0, le=3600)
+    runner_metrics_port: int = Field(9100, ge=0, le=65535)  # 0 disables the /metrics server
+    runner_lease_s: float = Field(60.0, ge=1, le=3600)
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_api_keys(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return {}
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as e:
+                raise ValueError('must be a JSON object {"<api key>": "<user_id>"}') from e
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, str) and v for k, v in value.items()
+        ):
+            raise ValueError('must be a JSON object {"<api key>": "<user_id>"} of non-empty strings')
+        return value
+
+    @field_validator("job_retry_delays_s", mode="before")
+    @classmethod
+    def _parse_delays(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = tuple(int(part) for part in value.split(",") if part.strip())
+            except ValueError as e:
+                raise ValueError("must be comma-separated whole seconds, e.g. 10,60,300") from e
+        if not value or any(int(v) < 0 for v in value):
+            raise ValueError("must be one or more non-negative whole seconds, e.g. 10,60,300")
+        return value
+
+    def amqp_url_for_logs(self) -> str:
+        return f"amqp://{self.rabbitmq_user}@{self.rabbitmq_host}:{self.rabbitmq_port}/{self.rabbitmq_vhost}"
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+    return f"invalid setting {name}: {first['msg']}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning any problem into a SettingsError whose message names the variable."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as e:
+        raise SettingsError(_one_line(e)) from None
+    except _PydanticSettingsError as e:  # pydantic-settings' own decoding errors name the field too
+        raise SettingsError(f"invalid setting: {e}") from None
+    if settings.firestore_emulator_host:
+        # The Firestore client reads this variable itself; a value from `.env` must reach it too.
+        os.environ.setdefault("FIRESTORE_EMULATOR_HOST", settings.firestore_emulator_host)
+    return settings
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, built once."""
+    return load_settings()
+
+
+def settings_or_exit() -> Settings:
+    """For entry points: the settings, or exit with one line naming the bad variable."""
+    try:
+        return get_settings()
+    except SettingsError as e:
+        raise SystemExit(f"leadengine: {e}") from None

@@ -1,0 +1,43 @@
+"""The runner's error types. The retry policy decides by these types alone (runner/policy.py): anything a
+handler raises is translated into one of them where it enters (search providers, fetchers, the store)."""
+
+from __future__ import annotations
+
+
+class JobError(Exception):
+    """A job-level failure with a stable snake_case code shown to the user in the job's `error`."""
+
+    code = "job_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class TransientJobError(JobError):
+    """Worth retrying later with backoff: network errors, a provider's 429 or 5xx, Firestore unavailable."""
+
+    code = "transient_error"
+
+
+class PermanentJobError(JobError):
+    """Will fail the same way every time: bad credentials, malformed message, unknown source type."""
+
+    code = "permanent_error"
+
+
+class JobCancelled(JobError):
+    """The user cancelled the job; raised at the handler's next checkpoint."""
+
+    code = "cancelled"
+
+
+class JobTimedOut(JobError):
+    """The job ran past JOB_TIMEOUT_S; raised at the handler's next checkpoint."""
+
+    code = "timeout"

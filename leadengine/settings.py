@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     search_api_key: SecretStr | None = None
     search_engine_id: str | None = None
     scrape_allow_private_networks: bool = False
+    scrape_user_agent: str = Field("LeadEngineBot/0.1 (+https://leadengine.example/bot)", min_length=1)
+    scrape_max_sites: int = Field(8, ge=1, le=64)  # sites fetched at once within one job
+    scrape_connect_timeout_s: float = Field(5.0, gt=0, le=60)
+    scrape_read_timeout_s: float = Field(10.0, gt=0, le=120)
+    scrape_site_timeout_s: float = Field(30.0, gt=0, le=600)  # total per site, all its pages
+    scrape_max_page_bytes: int = Field(2_000_000, ge=1024, le=50_000_000)
+    scrape_politeness_delay_s: float = Field(0.5, ge=0, le=60)  # between two requests to one site
+    # --- scraping settings above (owned by runner/scrape) ---
 
     # Runner.
     job_max_attempts: int = Field(3, ge=1, le=100)
@@ -58,6 +66,8 @@ class Settings(BaseSettings):
     runner_shutdown_grace_s: float = Field(25.0, ge=0, le=3600)
     runner_metrics_port: int = Field(9100, ge=0, le=65535)  # 0 disables the /metrics server
     runner_lease_s: float = Field(60.0, ge=1, le=3600)
+    runner_handler: str = Field("runner.scrape.handler:handle", pattern=r"^[\w.]+:[\w]+$")
+    # --- runner settings above (owned by runner/) ---
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -1,0 +1,1 @@
+"""Benchmarks against real services; they print ratios against peers and are never part of `make test`."""

@@ -1,0 +1,234 @@
+"""`make run`: the whole pipeline on this machine. Starts the Firestore emulator, the enqueue function, the outbox
+relay, two runners and (without SEARCH_API_KEY) the bundled demo search provider and company sites; submits the
+seed's example job, shows its progress and leads, then serves until Ctrl+C, which stops everything it started."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+LOG_DIR = ROOT / ".run"
+# The seed's example: a user asking for "SaaS companies in Sydney, B2B, enterprise".
+EXAMPLE_JOB = {
+    "industry": "SaaS",
+    "geography": "Sydney, Australia",
+    "keywords": ["B2B", "enterprise"],
+    "source_types": ["google", "linkedin"],
+    "max_leads": 20,
+}
+
+
+def say(message: str) -> None:
+    print(f"[make run] {message}", flush=True)
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def wait_port(host: str, port: int, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not port_open(host, port):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"[make run] {what} did not start listening on {host}:{port} within {timeout:.0f}s")
+        time.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Stack:
+    """The processes `make run` started, each in its own process group, stopped together."""
+
+    def __init__(self) -> None:
+        self.children: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+        self.started_broker = False
+        LOG_DIR.mkdir(exist_ok=True)
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log_path = LOG_DIR / f"{name}.log"
+        with open(log_path, "wb") as log:
+            popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.children.append((name, popen, log_path))
+        return popen
+
+    def check_alive(self) -> None:
+        for name, popen, log_path in self.children:
+            if popen.poll() is not None:
+                tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+                raise SystemExit(f"[make run] {name} exited with code {popen.returncode}; last lines of {log_path}:\n"
+                                 + "\n".join(tail))  # fmt: skip
+
+    def stop(self) -> None:
+        for _, popen, _ in reversed(self.children):
+            if popen.poll() is None:
+                os.killpg(popen.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for _, popen, _ in reversed(self.children):
+            try:
+                popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(popen.pid, signal.SIGKILL)
+                popen.wait()
+        if self.started_broker:
+            subprocess.run(["rabbitmqctl", "-q", "stop"], check=False, capture_output=True, timeout=60)
+
+
+def ensure_broker(stack: Stack, env: dict[str, str]) -> None:
+    host, port = env["RABBITMQ_HOST"], int(env["RABBITMQ_PORT"])
+    if port_open(host, port):
+        return
+    if host not in {"localhost", "127.0.0.1", "::1"} or shutil.which("rabbitmq-server") is None:
+        raise SystemExit(f"[make run] RabbitMQ is not reachable on {host}:{port} (RABBITMQ_HOST/RABBITMQ_PORT)")
+    say("RabbitMQ is stopped: starting the local rabbitmq-server")
+    subprocess.run(["rabbitmq-server", "-detached"], check=True)
+    stack.started_broker = True
+    wait_port("127.0.0.1", port, "RabbitMQ", timeout=90)
+    subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True, timeout=90)
+
+
+def build_env(args: argparse.Namespace) -> tuple[dict[str, str], str]:
+    """The stack's environment: `make run`'s defaults, overridden by anything set in the caller's environment."""
+    env = dict(os.environ)
+    env.setdefault("RABBITMQ_HOST", "127.0.0.1")
+    env.setdefault("RABBITMQ_PORT", "5672")
+    env.setdefault("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8681")
+    env.setdefault("GOOGLE_CLOUD_PROJECT", "leadengine-local")
+    env.setdefault("LOG_LEVEL", "info")
+    if env.get("API_KEYS"):
+        api_key = next(iter(json.loads(env["API_KEYS"])))
+    else:
+        api_key = "le_local_" + secrets.token_urlsafe(18)
+        env["API_KEYS"] = json.dumps({api_key: "local-user"})
+    env.setdefault("RELAY_TOKEN", secrets.token_urlsafe(24))
+    # Short retry steps locally, so a transient failure in the demo is visible within a minute.
+    env.setdefault("JOB_RETRY_DELAYS_S", "5,15,30")
+    return env, api_key
+
+
+def start_demo(stack: Stack, env: dict[str, str]) -> None:
+    search_port = free_port()
+    stack.start("demo", [str(BIN / "python"), "-m", "devstack.demo", "--search-port", str(search_port)], env)
+    wait_port("127.0.0.1", search_port, "the demo search provider")
+    env.setdefault("SEARCH_PROVIDER", "serper")
+    env["SEARCH_API_URL"] = f"http://127.0.0.1:{search_port}/search"
+    env["SEARCH_API_KEY"] = "demo-key"
+    # The demo's company sites live on loopback; real runs keep the private-network guard on.
+    env["SCRAPE_ALLOW_PRIVATE_NETWORKS"] = "true"
+
+
+def show_leads(client: httpx.Client, job_id: str) -> int:
+    count, token = 0, None
+    while True:
+        params: dict[str, Any] = {"limit": 50, **({"page_token": token} if token else {})}
+        page = client.get(f"/api/v1/jobs/{job_id}/leads", params=params).json()
+        for lead in page["leads"]:
+            count += 1
+            print(f"  {count:>2}. {lead['company_name']}  ({lead['domain'] or 'LinkedIn only'})")
+            for label, value in (("website", lead["website"]), ("emails", ", ".join(lead["emails"])),
+                                 ("phones", ", ".join(lead["phones"])), ("linkedin", lead["linkedin_url"]),
+                                 ("sources", ", ".join(lead["sources"]))):  # fmt: skip
+                if value:
+                    print(f"      {label:<8} {value}")
+        token = page["next_page_token"]
+        if token is None:
+            return count
+
+
+def submit_and_follow(stack: Stack, base_url: str, api_key: str, timeout: float) -> None:
+    headers = {"Authorization": f"Bearer {api_key}", "Idempotency-Key": f"make-run-{int(time.time())}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
+        say(f"submitting the example job: {json.dumps(EXAMPLE_JOB)}")
+        response = client.post("/api/v1/jobs/scrape", json=EXAMPLE_JOB)
+        if response.status_code != 202:
+            raise SystemExit(f"[make run] the function answered {response.status_code}: {response.text}")
+        job_id = response.json()["job_id"]
+        say(f"job {job_id} accepted (202); following it")
+        last, deadline = None, time.monotonic() + timeout
+        while True:
+            stack.check_alive()
+            job = client.get(f"/api/v1/jobs/{job_id}").json()
+            state = (job["status"], job["attempts"], job["lead_count"])
+            if state != last:
+                say(f"status={job['status']} attempts={job['attempts']} leads={job['lead_count']}")
+                last = state
+            if job["status"] in {"succeeded", "failed", "cancelled"}:
+                break
+            if time.monotonic() > deadline:
+                say(f"the job is still {job['status']} after {timeout:.0f}s; it keeps running in the background")
+                return
+            time.sleep(0.5)
+        if job["error"]:
+            say(f"error: {job['error']['code']}: {job['error']['message']}")
+        say(f"leads of job {job_id}:")
+        total = show_leads(client, job_id)
+        say(f"{total} leads on screen")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("ENQUEUE_PORT", "8080")))
+    parser.add_argument("--no-demo-job", action="store_true", help="start the stack without submitting the example")
+    parser.add_argument("--follow-timeout", type=float, default=120.0)
+    args = parser.parse_args()
+    env, api_key = build_env(args)
+    stack = Stack()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        ensure_broker(stack, env)
+        emu_host, emu_port = env["FIRESTORE_EMULATOR_HOST"].rsplit(":", 1)
+        if port_open(emu_host, int(emu_port)):
+            raise SystemExit(f"[make run] {env['FIRESTORE_EMULATOR_HOST']} is taken (FIRESTORE_EMULATOR_HOST): "
+                             "is another `make run` or `make emulator` running?")  # fmt: skip
+        if port_open("127.0.0.1", args.port):
+            raise SystemExit(f"[make run] port {args.port} is taken: is another `make run` running? (ENQUEUE_PORT)")
+        stack.start("emulator", ["node", "emulator/server.js", env["FIRESTORE_EMULATOR_HOST"]], env)
+        wait_port(emu_host, int(emu_port), "the Firestore emulator")
+        if not env.get("SEARCH_API_KEY"):
+            start_demo(stack, env)
+            say("no SEARCH_API_KEY: using the bundled demo search provider and company sites")
+        stack.start("function", [str(BIN / "functions-framework"), "--source", "functions/enqueue/main.py",
+                                 "--target", "enqueue", "--host", "127.0.0.1", "--port", str(args.port)], env)  # fmt: skip
+        stack.start("relay", [str(BIN / "python"), "-m", "leadengine.outbox"], env)
+        for n in (1, 2):
+            stack.start(f"runner-{n}", [str(BIN / "python"), "-m", "runner"], {**env, "RUNNER_METRICS_PORT": str(9100 + n)})
+        wait_port("127.0.0.1", args.port, "the enqueue function")
+        time.sleep(0.5)
+        stack.check_alive()
+        base_url = f"http://127.0.0.1:{args.port}"
+        say(f"enqueue function on {base_url}; logs in {LOG_DIR}/")
+        say(f"API key: {api_key}")
+        if not args.no_demo_job:
+            submit_and_follow(stack, base_url, api_key, args.follow_timeout)
+        say("serving; press Ctrl+C to stop everything")
+        while True:
+            stack.check_alive()
+            time.sleep(1)
+    except KeyboardInterrupt:
+        say("stopping")
+    finally:
+        stack.stop()
+        say("stopped every process it started")
+
+
+if __name__ == "__main__":
+    main()

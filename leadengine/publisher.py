@@ -3,6 +3,7 @@ connection reused across requests and reopened when it drops, bounded retries wi
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -49,10 +50,8 @@ class Publisher:
     def _close_quietly(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and connection.is_open:
-            try:
+            with contextlib.suppress(*_AMQP_ERRORS):
                 connection.close()
-            except _AMQP_ERRORS:
-                pass
 
     def publish(self, message: JobMessage, *, routing_key: str = topology.SCRAPE_JOBS) -> None:
         """Publish one job message and wait for the broker's confirm; PublishFailed after bounded retries,

@@ -10,15 +10,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-
-def _text(max_length: int) -> Any:
-    # Every string field is trimmed; a blank one is rejected by min_length after trimming.
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)]
-
-
-Text50 = _text(50)
-Text100 = _text(100)
-Text256 = _text(256)
+# Every string field is trimmed; a blank one is rejected by min_length after trimming.
+Text50 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Text256 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 SourceType = Literal["google", "linkedin"]
 SOURCE_TYPES: tuple[str, ...] = ("google", "linkedin")
 DEFAULT_MAX_LEADS = 50
@@ -49,7 +44,7 @@ class ScrapeRequest(_Strict):
     industry: Text100
     geography: Text100
     keywords: list[Text50] = Field(default_factory=list, max_length=20)
-    source_types: list[SourceType] = Field(default_factory=lambda: ["google"], min_length=1)
+    source_types: list[SourceType] = Field(default_factory=lambda: ["google"], min_length=1)  # type: ignore[arg-type]
     search_query: Text256 | None = None
     filters: Filters | None = None
     max_leads: int = Field(DEFAULT_MAX_LEADS, ge=1, le=500)

@@ -208,9 +208,7 @@ class JobStore:
     def mark_published(self, job_id: str) -> None:
         """Clear the outbox mark once the broker confirmed the message."""
         with self.unavailable_as_error():
-            self.job_ref(job_id).update(
-                {"outbox_due_at": None, "published_at": utcnow()}, **self._call
-            )
+            self.job_ref(job_id).update({"outbox_due_at": None, "published_at": utcnow()}, **self._call)
 
     def unpublished_jobs(self, older_than_s: float, limit: int = 100) -> list[dict[str, Any]]:
         """Jobs whose message was never confirmed, and whose request is no longer publishing it itself."""
@@ -222,7 +220,7 @@ class JobStore:
             .limit(limit)
         )
         with self.unavailable_as_error():
-            return [snapshot.to_dict() for snapshot in query.stream(**self._call)]
+            return [snapshot.to_dict() or {} for snapshot in query.stream(**self._call)]
 
     def request_cancel(self, job_id: str, user_id: str) -> dict[str, Any]:
         """Cancel a job: a queued one at once, a running one at its next step (via cancel_requested)."""
@@ -273,7 +271,7 @@ class JobStore:
             # which ignores query cursors.
             query = query.where(filter=firestore.FieldFilter("lead_id", ">", after))
         with self.unavailable_as_error():
-            rows = [snapshot.to_dict() for snapshot in query.limit(limit + 1).stream(**self._call)]
+            rows = [snapshot.to_dict() or {} for snapshot in query.limit(limit + 1).stream(**self._call)]
         next_token = encode_page_token(rows[limit - 1]["lead_id"]) if len(rows) > limit else None
         return [lead_view(row) for row in rows[:limit]], next_token
 

@@ -51,7 +51,9 @@ def vhost() -> Iterator[str]:
 
 
 @pytest.fixture
-def base_env(emulator: services.Emulator, vhost: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
+def base_env(
+    emulator: services.Emulator, vhost: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> dict[str, str]:
     """The environment of a test and of the processes it starts: this module's vhost, the run's emulator."""
     for name in _ISOLATED:
         monkeypatch.delenv(name, raising=False)

@@ -64,7 +64,9 @@ def test_idempotency_keys_are_per_user(store: JobStore) -> None:
 
 def test_concurrent_creates_with_one_key_make_one_job(store: JobStore) -> None:
     key, results = uuid.uuid4().hex, []
-    threads = [threading.Thread(target=lambda: results.append(store.create_job(_job(store, "carol"), key))) for _ in range(10)]
+    threads = [
+        threading.Thread(target=lambda: results.append(store.create_job(_job(store, "carol"), key))) for _ in range(10)
+    ]
     for t in threads:
         t.start()
     for t in threads:

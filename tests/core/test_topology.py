@@ -18,12 +18,17 @@ from tests.support import services
 
 
 def test_work_queue_arguments_are_exactly_the_seeds() -> None:
-    assert topology.SCRAPE_JOBS_ARGUMENTS == {"x-dead-letter-exchange": "dlx", "x-dead-letter-routing-key": "failed_jobs"}
+    assert topology.SCRAPE_JOBS_ARGUMENTS == {
+        "x-dead-letter-exchange": "dlx",
+        "x-dead-letter-routing-key": "failed_jobs",
+    }
 
 
 def test_declared_queues_have_the_contract_properties(channel, vhost: str) -> None:
     topology.declare(channel, (1, 2))
-    rows = services.rabbitmqctl("list_queues", "-p", vhost, "name", "durable", "auto_delete", "arguments", "--formatter", "json")
+    rows = services.rabbitmqctl(
+        "list_queues", "-p", vhost, "name", "durable", "auto_delete", "arguments", "--formatter", "json"
+    )
     queues = {row["name"]: row for row in json.loads(rows)}
     work = queues["scrape_jobs"]
     assert work["durable"] is True and work["auto_delete"] is False
@@ -32,16 +37,24 @@ def test_declared_queues_have_the_contract_properties(channel, vhost: str) -> No
     assert queues["failed_jobs"]["durable"] is True
     for delay in (1, 2):
         assert queues[topology.retry_queue_name(delay)]["durable"] is True
-    bindings = services.rabbitmqctl("list_bindings", "-p", vhost, "source_name", "destination_name", "routing_key", "--formatter", "json")
-    assert {"source_name": "dlx", "destination_name": "failed_jobs", "routing_key": "failed_jobs"} in json.loads(bindings)
-    exchanges = json.loads(services.rabbitmqctl("list_exchanges", "-p", vhost, "name", "type", "durable", "--formatter", "json"))
+    bindings = services.rabbitmqctl(
+        "list_bindings", "-p", vhost, "source_name", "destination_name", "routing_key", "--formatter", "json"
+    )
+    assert {"source_name": "dlx", "destination_name": "failed_jobs", "routing_key": "failed_jobs"} in json.loads(
+        bindings
+    )
+    exchanges = json.loads(
+        services.rabbitmqctl("list_exchanges", "-p", vhost, "name", "type", "durable", "--formatter", "json")
+    )
     assert {"name": "dlx", "type": "direct", "durable": True} in exchanges
 
 
 def test_seed_style_declaration_is_accepted_after_ours(channel) -> None:
     # The seed declares with exactly these arguments; a mismatch would close the channel with PRECONDITION_FAILED.
     channel.queue_declare(
-        queue="scrape_jobs", durable=True, arguments={"x-dead-letter-exchange": "dlx", "x-dead-letter-routing-key": "failed_jobs"}
+        queue="scrape_jobs",
+        durable=True,
+        arguments={"x-dead-letter-exchange": "dlx", "x-dead-letter-routing-key": "failed_jobs"},
     )
 
 
@@ -60,7 +73,9 @@ def test_retry_queue_returns_the_message_to_scrape_jobs_after_its_delay(channel)
     topology.declare(channel, (1,))
     job_id = str(uuid.uuid4())
     channel.basic_publish("", topology.retry_queue_name(1), b"{}", topology.job_properties(job_id))
-    services.wait_until(lambda: channel.queue_declare(topology.SCRAPE_JOBS, passive=True).method.message_count == 1, timeout=10)
+    services.wait_until(
+        lambda: channel.queue_declare(topology.SCRAPE_JOBS, passive=True).method.message_count == 1, timeout=10
+    )
     _, properties, _ = channel.basic_get(topology.SCRAPE_JOBS, auto_ack=True)
     assert properties.message_id == job_id
 

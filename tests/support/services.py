@@ -3,6 +3,7 @@ child processes (the function, relays, runners) with their environment, all clea
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -82,10 +83,8 @@ class Process:
                 os.killpg(self.popen.pid, signal.SIGTERM)
                 self.popen.wait(timeout=timeout)
             except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.popen.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self.popen.wait(timeout=5)
         self._log.close()
         return self.popen.returncode

@@ -8,20 +8,25 @@ export FIRESTORE_EMULATOR_HOST ?= 127.0.0.1:8681
 
 .PHONY: setup run test lint fmt emulator bench deploy plan package clean
 
-setup: $(VENV)/.installed emulator/node_modules/.installed
+setup: $(VENV)/.dev emulator/node_modules/.installed
 
-# Reinstalled whenever a requirements or constraints file changes.
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+# `make run` needs only the runtime dependencies; tests, lint and benchmarks the rest.
+# Each stamp is remade whenever a requirements or constraints file changes.
+$(VENV)/.runtime: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 emulator/node_modules/.installed: emulator/package.json emulator/package-lock.json
 	cd emulator && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-run: setup
+run: $(VENV)/.runtime emulator/node_modules/.installed
 	$(PY) -m devstack
 
 test: setup

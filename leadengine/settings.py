@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     scrape_site_timeout_s: float = Field(30.0, gt=0, le=600)  # total per site, all its pages
     scrape_max_page_bytes: int = Field(2_000_000, ge=1024, le=50_000_000)
     scrape_politeness_delay_s: float = Field(0.5, ge=0, le=60)  # between two requests to one site
+    search_timeout_s: float = Field(20.0, gt=0, le=120)  # one search API call (read), the provider's latency
     # --- scraping settings above (owned by runner/scrape) ---
 
     # Runner.

@@ -1,0 +1,256 @@
+"""Website fetching for one site at a time: httpx with connect/read timeouts, a total per-site deadline,
+a body-size cap read as a stream, a content-type check, redirects followed here (so every hop is vetted)
+and a connection that goes to the exact address the SSRF guard checked."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from runner.scrape.ssrf import BlockedAddress, Guard
+
+MAX_REDIRECTS = 5  # RFC 9309 asks crawlers to follow at least five for robots.txt; pages get the same
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Tests stand in for the internet with a routing table from a (public) vetted address to a local server.
+Router = Callable[[str, int], tuple[str, int]]
+
+
+class FetchError(Exception):
+    """A page could not be read; the message says why (never a secret: site URLs carry none)."""
+
+
+class Blocked(FetchError):
+    """The SSRF guard refused the URL or an address it resolves to."""
+
+
+class SiteTimeout(FetchError):
+    """The site's total time (SCRAPE_SITE_TIMEOUT_S) ran out, or the job is stopping."""
+
+
+class NotHtml(FetchError):
+    """The response is not an HTML page."""
+
+
+class TooManyRedirects(FetchError):
+    """More than MAX_REDIRECTS hops (a redirect loop, usually)."""
+
+
+class HttpStatus(FetchError):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+@dataclass
+class Page:
+    url: str  # after redirects
+    status: int
+    content_type: str
+    charset: str | None
+    body: bytes
+    truncated: bool = False
+    hops: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        for encoding in (self.charset, "utf-8"):
+            if encoding:
+                try:
+                    return self.body.decode(encoding)
+                except (LookupError, UnicodeDecodeError):
+                    continue
+        return self.body.decode("cp1252", errors="replace")
+
+
+@dataclass
+class Network:
+    """How the fetcher reaches the network: the guard (with its resolver) and, for tests only, a router."""
+
+    guard: Guard
+    route: Router | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Network:
+        return cls(Guard(allow_private=settings.scrape_allow_private_networks))
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Connects to an address the guard vetted, never to a name: the second DNS lookup that a plain
+    `socket.create_connection(host)` would do is where DNS rebinding attacks live. TLS still sends the
+    original host name (SNI) and verifies the certificate against it: httpcore takes those from the URL."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            addresses = self.network.guard.addresses(host)
+        except OSError as e:
+            raise httpcore.ConnectError(str(e)) from None
+        error: Exception = httpcore.ConnectError(f"no address for {host}")
+        for address in addresses:
+            target = self.network.route(address, port) if self.network.route else (address, port)
+            try:
+                return super().connect_tcp(target[0], target[1], timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
+                error = e
+        raise error
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """httpx's own transport (its exception mapping included) over a pool that uses GuardedBackend.
+    httpx takes no network backend argument, so the pool it built is replaced by an equivalent one."""
+
+    def __init__(self, network: Network) -> None:
+        super().__init__(trust_env=False, retries=0)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=2,
+            max_keepalive_connections=1,
+            network_backend=GuardedBackend(network),
+        )
+
+
+class SiteSession:
+    """One site's requests: one at a time, `delay` seconds apart, all within `deadline` (monotonic)."""
+
+    def __init__(
+        self,
+        settings: Any,
+        network: Network,
+        deadline: float,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.settings = settings
+        self.network = network
+        self.deadline = deadline
+        self.stop = stop or threading.Event()
+        self.delay: float = settings.scrape_politeness_delay_s
+        self.requests = 0
+        self._last_request: float | None = None
+        # No environment proxies: a proxy would make the connection, bypassing the guard.
+        self.client = httpx.Client(
+            transport=GuardedTransport(network),
+            trust_env=False,
+            follow_redirects=False,
+            headers={"User-Agent": settings.scrape_user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9"},
+        )
+
+    def __enter__(self) -> SiteSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+    def remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0 or self.stop.is_set():
+            raise SiteTimeout("site time limit reached" if left <= 0 else "job is stopping")
+        return left
+
+    def _pause(self) -> None:
+        """The politeness delay between two requests to this site (also between redirect hops)."""
+        if self._last_request is not None:
+            wait = self._last_request + self.delay - time.monotonic()
+            if wait > 0:
+                if wait >= self.remaining():
+                    raise SiteTimeout("site time limit reached")
+                if self.stop.wait(wait):
+                    raise SiteTimeout("job is stopping")
+        self._last_request = time.monotonic()
+
+    def get(self, url: str, *, html: bool = True, max_bytes: int | None = None) -> Page:
+        """GET url following up to MAX_REDIRECTS redirects, each hop vetted by the guard. With `html`, a
+        non-2xx status raises HttpStatus and a non-HTML content type raises NotHtml; without it (robots.txt)
+        any status is returned for the caller to judge."""
+        limit = max_bytes or self.settings.scrape_max_page_bytes
+        hops: list[str] = []
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                self.network.guard.check_url(url)
+            except BlockedAddress as e:
+                raise Blocked(str(e)) from None
+            self._pause()
+            response = self._send(url)
+            try:
+                location = response.headers.get("location")
+                if response.is_redirect and location:
+                    hops.append(url)
+                    url = urljoin(url, location.strip())
+                    continue
+                return self._read(response, url, hops, html=html, limit=limit)
+            finally:
+                response.close()
+        raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
+
+    def _send(self, url: str) -> httpx.Response:
+        left = self.remaining()
+        connect = min(self.settings.scrape_connect_timeout_s, left)
+        read = min(self.settings.scrape_read_timeout_s, left)
+        timeout = httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+        self.requests += 1
+        try:
+            request = self.client.build_request("GET", url, timeout=timeout)
+            return self.client.send(request, stream=True)
+        except BlockedAddress as e:
+            raise Blocked(str(e)) from None
+        except httpx.TimeoutException as e:
+            raise FetchError(f"timed out ({type(e).__name__})") from None
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
+            raise FetchError(f"request failed ({type(e).__name__}: {e})") from None
+
+    def _read(self, response: httpx.Response, url: str, hops: list[str], *, html: bool, limit: int) -> Page:
+        content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if html:
+            if not 200 <= response.status_code < 300:
+                raise HttpStatus(response.status_code)
+            if content_type not in HTML_TYPES:
+                raise NotHtml(f"content type {content_type or '(none)'} is not HTML")
+        body = bytearray()
+        truncated = False
+        try:
+            for chunk in response.iter_bytes():
+                body.extend(chunk)
+                if len(body) >= limit:
+                    # Stop reading: an endless or huge page costs at most `limit` bytes; keep its start.
+                    del body[limit:]
+                    truncated = True
+                    break
+                self.remaining()  # a slow drip of bytes cannot outlast the site's deadline
+        except httpx.TimeoutException as e:
+            raise FetchError(f"timed out reading ({type(e).__name__})") from None
+        except httpx.HTTPError as e:
+            raise FetchError(f"read failed ({type(e).__name__})") from None
+        return Page(
+            url=url,
+            status=response.status_code,
+            content_type=content_type,
+            charset=response.charset_encoding,
+            body=bytes(body),
+            truncated=truncated,
+            hops=hops,
+        )
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of url, lowercase, without a default port."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    port = parts.port
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     runner_metrics_port: int = Field(9100, ge=0, le=65535)  # 0 disables the /metrics server
     runner_lease_s: float = Field(60.0, ge=1, le=3600)
     runner_handler: str = Field("runner.scrape.handler:handle", pattern=r"^[\w.]+:[\w]+$")
+    # A handler that ignores checkpoints this long past JOB_TIMEOUT_S is given up on (the job fails with
+    # `timeout` and the runner exits for a clean restart: a Python thread cannot be stopped).
+    runner_stuck_grace_s: float = Field(30.0, ge=0, le=600)
+    # Loopback by default (a dev box); the container image sets 0.0.0.0 so Prometheus can scrape it.
+    runner_metrics_addr: str = Field("127.0.0.1", min_length=1)
+    runner_id: str | None = None  # shown on the job as the runner that holds it; default hostname-pid
     # --- runner settings above (owned by runner/) ---
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"

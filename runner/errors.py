@@ -41,3 +41,17 @@ class JobTimedOut(JobError):
     """The job ran past JOB_TIMEOUT_S; raised at the handler's next checkpoint."""
 
     code = "timeout"
+
+
+class AttemptInterrupted(BaseException):
+    """The runner gave this attempt up (shutdown past its grace, a lost lease, a stuck handler); raised at the
+    next checkpoint. A BaseException, like asyncio.CancelledError, so a handler's `except Exception` cannot
+    swallow it and go on writing for an attempt that no longer holds the job."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class HandlerNotFound(Exception):
+    """RUNNER_HANDLER does not name an importable callable."""

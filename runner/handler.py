@@ -8,9 +8,11 @@ them (idempotent: lead ids are deterministic), and raises runner.errors types fo
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Protocol
 
 from leadengine.schemas import JobMessage, Lead
+from runner.errors import HandlerNotFound
 
 
 class JobContext(Protocol):
@@ -31,3 +33,16 @@ class JobContext(Protocol):
 
 class JobHandler(Protocol):
     def __call__(self, ctx: JobContext) -> None: ...
+
+
+def load_handler(spec: str) -> JobHandler:
+    """Import the handler named "package.module:callable" (the RUNNER_HANDLER setting)."""
+    module_name, _, attribute = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as e:  # any import-time failure of the handler's module is a start-up error
+        raise HandlerNotFound(f"cannot import {module_name!r} for RUNNER_HANDLER={spec!r}: {e!r}") from e
+    handler = getattr(module, attribute, None)
+    if not callable(handler):
+        raise HandlerNotFound(f"RUNNER_HANDLER={spec!r}: {module_name} has no callable {attribute!r}")
+    return handler  # type: ignore[no-any-return]

@@ -41,8 +41,9 @@ class DemoStack:
         return self
 
     def stop(self) -> None:
-        for server in [self.search, *self.sites]:
-            server.stop()
+        self.search.stop()
+        for site in self.sites:
+            site.stop()
 
     def __enter__(self) -> DemoStack:
         return self.start()

@@ -1,0 +1,4 @@
+output "name" {
+  description = "Database name."
+  value       = google_firestore_database.this.name
+}

@@ -1,0 +1,4 @@
+output "namespace" {
+  description = "Namespace of the runner's ScaledJob."
+  value       = local.namespace
+}

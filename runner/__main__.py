@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import socket
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = settings_or_exit()
     logging_setup.configure(settings.log_level)
+    # pika narrates every connection step at INFO; our own events say what matters, in JSON.
+    logging.getLogger("pika").setLevel(logging.WARNING)
     try:
         handler = load_handler(settings.runner_handler)
     except HandlerNotFound as e:

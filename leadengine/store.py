@@ -188,12 +188,20 @@ class JobStore:
         return self.get_job(record["job_id"], record["user_id"])
 
     def discard_job(self, job_id: str, user_id: str, idempotency_key: str | None) -> None:
-        """Best effort: remove a job whose creation may have half-happened before we answered 503."""
+        """Best effort: remove a job whose creation may have half-happened before we answered 503.
+
+        The Idempotency-Key record goes only if it names this job: the 503 may come from replaying an earlier
+        request's record, which must survive so that a retry still answers with that earlier job."""
+        # No transaction: beginning one is not bounded by our timeout, and a record never changes once written,
+        # so reading it first is enough to know whether it is this job's.
         with contextlib.suppress(Exception):
             batch = self.client.batch()
             batch.delete(self.job_ref(job_id))
             if idempotency_key is not None:
-                batch.delete(self.client.collection(IDEMPOTENCY).document(_idempotency_id(user_id, idempotency_key)))
+                idem_ref = self.client.collection(IDEMPOTENCY).document(_idempotency_id(user_id, idempotency_key))
+                record = idem_ref.get(**self._call)
+                if record.exists and record.get("job_id") == job_id:
+                    batch.delete(idem_ref)
             batch.commit(**self._call)
 
     def get_job(self, job_id: str, user_id: str | None = None) -> dict[str, Any]:

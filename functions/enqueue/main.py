@@ -1,0 +1,328 @@
+"""The enqueue HTTP function (Cloud Functions gen2, target `enqueue`): routing, auth and validation of contract §3,
+then the core does the work (job store, outbox, publisher). Also the relay route Cloud Scheduler calls."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+import flask
+import functions_framework
+import http_errors
+import pydantic
+import request_body
+from http_errors import (
+    Forbidden,
+    MalformedParameter,
+    MethodNotAllowed,
+    RouteNotFound,
+    SchemaInvalid,
+    Unauthorized,
+)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed as RouteMethodNotAllowed
+from werkzeug.routing import Map, Rule
+
+from leadengine import log as logging_setup
+from leadengine import outbox
+from leadengine.errors import JobNotFound, PublishFailed, StoreUnavailable
+from leadengine.publisher import Publisher
+from leadengine.schemas import JobMessage, JobStatus, ScrapeRequest
+from leadengine.settings import settings_or_exit
+from leadengine.store import JobStore, decode_page_token, job_view, rfc3339, utcnow
+
+# Read once at import: a missing or malformed setting stops the server with one line naming it.
+settings = settings_or_exit()
+logging_setup.configure(settings.log_level)
+log = logging_setup.get_logger("enqueue")
+
+# Keys are compared by their SHA-256 digests, all of them every time, in constant time: neither the timing
+# nor the length of a guess tells anything about a real key.
+_KEY_DIGESTS: list[tuple[bytes, str]] = [
+    (hashlib.sha256(key.encode()).digest(), user_id) for key, user_id in settings.api_keys.items()
+]
+_RELAY_TOKEN_DIGEST = (
+    hashlib.sha256(settings.relay_token.get_secret_value().encode()).digest() if settings.relay_token else None
+)
+
+URLS = Map(
+    [
+        Rule("/healthz", endpoint="healthz", methods=["GET"]),
+        Rule("/api/v1/jobs/scrape", endpoint="submit", methods=["POST"]),
+        Rule("/api/v1/jobs/<job_id>", endpoint="get_job", methods=["GET"]),
+        Rule("/api/v1/jobs/<job_id>/leads", endpoint="list_leads", methods=["GET"]),
+        Rule("/api/v1/jobs/<job_id>/cancel", endpoint="cancel", methods=["POST"]),
+        # Internal, not in the public OpenAPI document; it exists only when RELAY_TOKEN is set.
+        *([Rule("/internal/outbox/relay", endpoint="relay", methods=["POST"])] if _RELAY_TOKEN_DIGEST else []),
+    ],
+    # A doubled slash is a different path, not a redirect: every answer of this API is JSON.
+    merge_slashes=False,
+)
+
+
+# --- clients: created once per process, lazily (the first request of each gunicorn worker) -----------------
+
+_clients_lock = threading.Lock()
+_store: JobStore | None = None
+_publisher: Publisher | None = None
+
+
+def job_store() -> JobStore:
+    global _store
+    with _clients_lock:
+        if _store is None:
+            _store = JobStore(settings)
+        return _store
+
+
+def publisher() -> Publisher:
+    global _publisher
+    with _clients_lock:
+        if _publisher is None:
+            _publisher = Publisher(settings)
+        return _publisher
+
+
+# --- request parameters ---------------------------------------------------------------------------------
+
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x20-\x7e]+$")]
+_IDEMPOTENCY_KEY: pydantic.TypeAdapter[str] = pydantic.TypeAdapter(IdempotencyKey)
+
+
+class LeadsQuery(BaseModel):
+    """The query of GET .../leads."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    limit: int = Field(50, ge=1, le=200)
+    page_token: str | None = None
+
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _digits_only(cls, value: Any) -> Any:
+        # pydantic's lax int would take "5.0", "+5" or "1_0"; a query limit is plain decimal digits.
+        if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,6}", value):
+            raise ValueError("limit must be a whole number from 1 to 200")
+        return value
+
+    @field_validator("page_token")
+    @classmethod
+    def _token_we_issued(cls, value: str | None) -> str | None:
+        if value is not None:
+            decode_page_token(value)  # ValueError when it is not a token we issued
+        return value
+
+
+def _details(error: pydantic.ValidationError, where: str) -> list[dict[str, Any]]:
+    """pydantic's errors as §3 details, without echoing the input back."""
+    return [{"loc": [where, *item["loc"]], "msg": item["msg"], "type": item["type"]} for item in error.errors()]
+
+
+def idempotency_key(request: flask.Request) -> str | None:
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    try:
+        return _IDEMPOTENCY_KEY.validate_python(raw)
+    except pydantic.ValidationError as e:
+        raise MalformedParameter(
+            "Idempotency-Key must be 1-255 printable ASCII characters", _details(e, "header")
+        ) from None
+
+
+def leads_query(request: flask.Request) -> LeadsQuery:
+    values: dict[str, str] = {}
+    for name in ("limit", "page_token"):
+        given = request.args.getlist(name)
+        if len(given) > 1:
+            raise MalformedParameter(f"{name} is given more than once", [
+                {"loc": ["query", name], "msg": "given more than once", "type": "duplicate"}
+            ])  # fmt: skip
+        if given:
+            values[name] = given[0]
+    try:
+        return LeadsQuery.model_validate(values)
+    except pydantic.ValidationError as e:
+        raise MalformedParameter(
+            "limit must be 1-200 and page_token one this API issued", _details(e, "query")
+        ) from None
+
+
+def canonical_job_id(job_id: str) -> str:
+    """Job ids are lowercase UUIDs; anything else cannot name a job (and must never reach Firestore as a
+    document path, where "..", "__x__" or "/" would be an error rather than a miss)."""
+    try:
+        parsed = uuid.UUID(job_id)
+    except ValueError:
+        raise JobNotFound(job_id) from None
+    if str(parsed) != job_id:
+        raise JobNotFound(job_id)
+    return job_id
+
+
+def authenticate(request: flask.Request) -> str:
+    """The user of the request's API key, or Unauthorized (no key, malformed header, unknown key)."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        raise Unauthorized()
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("the Authorization header must be: Bearer <api key>")
+    # Headers arrive as latin-1 text; encoding back gives the client's exact bytes.
+    digest = hashlib.sha256(token.encode("latin-1")).digest()
+    user_id = None
+    for key_digest, key_user in _KEY_DIGESTS:
+        if hmac.compare_digest(digest, key_digest):
+            user_id = key_user
+    if user_id is None:
+        raise Unauthorized("unknown API key")
+    return user_id
+
+
+# --- handlers ---------------------------------------------------------------------------------------------
+
+
+def healthz(request: flask.Request) -> flask.Response:
+    return http_errors.json_response(200, {"status": "ok"})
+
+
+def submit(request: flask.Request) -> flask.Response:
+    """POST /api/v1/jobs/scrape: validate, write the job with its outbox mark, publish, answer 202."""
+    user_id = authenticate(request)
+    body = request_body.read_limited(request)
+    request_body.require_json_media_type(request)
+    key = idempotency_key(request)
+    document = request_body.parse_strict(body)
+    try:
+        scrape = ScrapeRequest.model_validate(document)
+    except pydantic.ValidationError as e:
+        raise SchemaInvalid(details=_details(e, "body")) from None
+    if scrape.user_id is not None and scrape.user_id != user_id:
+        raise Forbidden()
+
+    store = job_store()
+    new_job = JobStore.new_job(str(uuid.uuid4()), user_id, scrape.job_request(), utcnow())
+    try:
+        job, created = store.create_job(new_job, key)
+    except StoreUnavailable:
+        # The commit may have landed before the error; remove it so a 503 job is never processed.
+        store.discard_job(new_job["job_id"], user_id, key)
+        raise
+    job_id = str(job["job_id"])
+    if created:
+        _publish(store, job_id, user_id, job["request"])
+    log.info("job_accepted", job_id=job_id, user_id=user_id, replayed=not created)
+    payload = {"job_id": job_id, "status": JobStatus.QUEUED.value, "created_at": rfc3339(job["created_at"])}
+    return http_errors.json_response(202, payload, {"Location": f"/api/v1/jobs/{job_id}"})
+
+
+def _publish(store: JobStore, job_id: str, user_id: str, request: dict[str, Any]) -> None:
+    """Publish before answering. A failure here never loses the job: it keeps its outbox mark and the relay
+    publishes it once the broker is back, so the answer is still 202."""
+    try:
+        publisher().publish(JobMessage.for_job(job_id, user_id, request))
+    except PublishFailed as e:
+        log.warning("publish_deferred_to_relay", job_id=job_id, error=str(e))
+        return
+    try:
+        store.mark_published(job_id)
+    except StoreUnavailable as e:
+        # Published but still marked: the relay publishes it again later and the runner drops the duplicate.
+        log.warning("mark_published_failed", job_id=job_id, error=str(e))
+
+
+def get_job(request: flask.Request, job_id: str) -> flask.Response:
+    user_id = authenticate(request)
+    job = job_store().get_job(canonical_job_id(job_id), user_id)
+    return http_errors.json_response(200, job_view(job))
+
+
+def list_leads(request: flask.Request, job_id: str) -> flask.Response:
+    user_id = authenticate(request)
+    query = leads_query(request)
+    store = job_store()
+    job_id = canonical_job_id(job_id)
+    store.get_job(job_id, user_id)  # ownership: another user's job is a 404 like a missing one
+    after = decode_page_token(query.page_token) if query.page_token is not None else None
+    leads, next_token = store.list_leads(job_id, query.limit, after)
+    return http_errors.json_response(200, {"leads": leads, "next_page_token": next_token})
+
+
+def cancel(request: flask.Request, job_id: str) -> flask.Response:
+    user_id = authenticate(request)
+    job = job_store().request_cancel(canonical_job_id(job_id), user_id)
+    log.info("job_cancel_requested", job_id=job_id, user_id=user_id, status=job["status"])
+    return http_errors.json_response(202, job_view(job))
+
+
+def relay(request: flask.Request) -> flask.Response:
+    """POST /internal/outbox/relay: one outbox pass, for Cloud Scheduler (runners may be scaled to zero)."""
+    assert _RELAY_TOKEN_DIGEST is not None  # the route is only mapped when RELAY_TOKEN is set
+    given = request.headers.get("X-Relay-Token", "")
+    if not hmac.compare_digest(hashlib.sha256(given.encode("latin-1")).digest(), _RELAY_TOKEN_DIGEST):
+        raise Unauthorized("a valid X-Relay-Token is required")
+    counts = outbox.relay_once(job_store(), publisher(), older_than_s=settings.outbox_grace_s)
+    return http_errors.json_response(200, counts)
+
+
+HANDLERS: dict[str, Callable[..., flask.Response]] = {
+    "healthz": healthz,
+    "submit": submit,
+    "get_job": get_job,
+    "list_leads": list_leads,
+    "cancel": cancel,
+    "relay": relay,
+}
+
+
+# --- entry point ------------------------------------------------------------------------------------------
+
+
+def route(request: flask.Request) -> tuple[str, Mapping[str, Any]]:
+    adapter = URLS.bind_to_environ(request.environ)
+    try:
+        endpoint, arguments = adapter.match()
+    except RouteMethodNotAllowed as e:
+        raise MethodNotAllowed(e.valid_methods or []) from None
+    except HTTPException:
+        raise RouteNotFound() from None
+    return str(endpoint), arguments
+
+
+def enqueue(request: flask.Request) -> flask.Response:
+    """The function's entry point: every path of the API arrives here."""
+    try:
+        endpoint, arguments = route(request)
+        return HANDLERS[endpoint](request, **arguments)
+    except Exception as error:
+        response = http_errors.error_response(error)
+        if response is None:
+            log.exception("request_failed", method=request.method, path=request.path)
+            return http_errors.json_response(500, http_errors.error_body("internal_error", "internal error"))
+        code = http_errors.lookup(error)
+        level = log.warning if response.status_code == 503 else log.info
+        level(
+            "request_rejected",
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            code=code[1] if code else None,
+            reason=str(error)[:200],
+        )
+        return response
+
+
+@functions_framework.errorhandler(HTTPException)
+def _framework_error(error: HTTPException) -> flask.Response:
+    """Errors raised by the framework before our function runs (its own /robots.txt and /favicon.ico 404s)
+    answer in the same JSON format as ours."""
+    status = error.code or 400
+    code = "not_found" if status == 404 else "bad_request"
+    return http_errors.json_response(status, http_errors.error_body(code, error.description or error.name))

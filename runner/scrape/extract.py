@@ -117,7 +117,7 @@ def clean_title(title: str) -> str | None:
     parts = [part.strip() for part in TITLE_SEPARATORS_RE.split(title) if part.strip()]
     names = []
     for part in parts:
-        part = re.sub(r"^(welcome to|about|contact)\s+", "", part, flags=re.IGNORECASE).strip()
+        part = re.sub(r"^welcome to\s+", "", part, flags=re.IGNORECASE).strip()
         if part and part.lower() not in GENERIC_TITLE_PARTS:
             names.append(part)
     return names[0][:200] if names else None

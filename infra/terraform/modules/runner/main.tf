@@ -116,8 +116,9 @@ resource "kubectl_manifest" "trigger_auth" {
   depends_on = [terraform_data.keda, kubectl_manifest.namespace]
 }
 
-resource "kubectl_manifest" "scaled_job" {
-  yaml_body = yamlencode({
+# The ScaledJob, kept as a value so tests/infra can read it (queue, port, args) without a Terraform binary.
+locals {
+  scaled_job = {
     apiVersion = "keda.sh/v1alpha1"
     kind       = "ScaledJob"
     metadata   = { name = "runner", namespace = local.namespace }
@@ -139,7 +140,10 @@ resource "kubectl_manifest" "scaled_job" {
             restartPolicy                 = "Never"
             terminationGracePeriodSeconds = local.grace_period_s
             securityContext = {
+              # A numeric uid, so the kubelet can enforce runAsNonRoot whatever user name the image declares.
               runAsNonRoot   = true
+              runAsUser      = 10001
+              runAsGroup     = 10001
               seccompProfile = { type = "RuntimeDefault" }
             }
             containers = [{
@@ -173,7 +177,11 @@ resource "kubectl_manifest" "scaled_job" {
         authenticationRef = { name = "rabbitmq-amqp" }
       }]
     }
-  })
+  }
+}
+
+resource "kubectl_manifest" "scaled_job" {
+  yaml_body = yamlencode(local.scaled_job)
   depends_on = [
     kubectl_manifest.trigger_auth,
     kubectl_manifest.secrets,

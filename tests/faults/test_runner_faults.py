@@ -1,0 +1,110 @@
+"""Runners under faults: killed mid-job, stopped mid-job, crashing every time, and the broker itself
+restarting or dropping every connection during a batch. Each job still completes once, with no
+duplicated effect. The broker tests stop the shared RabbitMQ node; `start_app` always runs after."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+from tests.runner.harness import Runners, wait_for
+from tests.support import services
+
+
+def _holder(runners: Runners, job_id: str) -> services.Process:
+    runner_id = runners.job(job_id)["runner"]
+    [process] = [p for p in runners.processes if runner_id.endswith(f"-{p.pid}")]
+    return process
+
+
+def test_a_runner_killed_mid_job_leaves_it_to_another_which_completes_it_once(runners: Runners) -> None:
+    for n in (1, 2):
+        runners.wait_started(runners.start(f"runner-{n}"))
+    job_id = runners.submit("sleep=3", "leads=2")
+    runners.wait_status(job_id, "running")
+    victim = _holder(runners, job_id)
+    victim.signal(signal.SIGKILL)
+    job = runners.wait_status(job_id, {"succeeded", "failed"}, timeout=30)
+    assert job["status"] == "succeeded" and job["attempts"] >= 2, job
+    assert job["lead_count"] == 2 and runners.completions(job_id) == 1
+    outcomes = [entry["outcome"] for entry in job["history"]]
+    assert outcomes[0] == "lost" and outcomes[-1] == "succeeded"
+    assert victim.wait(timeout=5) == -signal.SIGKILL
+    assert not job["runner"].endswith(f"-{victim.pid}")
+
+
+def test_sigterm_mid_job_lets_it_finish_within_the_grace_period_and_exits_zero(runners: Runners) -> None:
+    runner = runners.start(RUNNER_SHUTDOWN_GRACE_S="10")
+    runners.wait_started(runner)
+    job_id = runners.submit("sleep=2", "leads=1")
+    runners.wait_status(job_id, "running")
+    runner.signal(signal.SIGTERM)
+    assert runner.wait(timeout=15) == 0
+    job = runners.job(job_id)
+    assert job["status"] == "succeeded" and job["attempts"] == 1 and runners.completions(job_id) == 1
+    assert runners.queue_depth() == 0  # acknowledged before the runner went
+
+
+def test_sigterm_past_the_grace_period_hands_the_job_back_and_another_runner_completes_it(runners: Runners) -> None:
+    first = runners.start("runner-1", RUNNER_SHUTDOWN_GRACE_S="1")
+    runners.wait_started(first)
+    job_id = runners.submit("sleep=4", "leads=1")
+    runners.wait_status(job_id, "running")
+    second = runners.start("runner-2")
+    runners.wait_started(second)
+    started = time.monotonic()
+    first.signal(signal.SIGTERM)
+    assert first.wait(timeout=10) == 0
+    assert time.monotonic() - started < 6  # grace 1 s + the interrupted attempt handing the job back
+    job = runners.wait_status(job_id, timeout=20)
+    assert job["status"] == "succeeded" and job["attempts"] == 2 and runners.completions(job_id) == 1
+    first_attempt, second_attempt = (e for e in job["history"] if e["attempt"] is not None)
+    assert first_attempt["outcome"] == "shutdown" and second_attempt["outcome"] == "succeeded"
+    assert job["runner"].endswith(f"-{second.pid}")
+
+
+def test_a_handler_that_kills_its_runner_every_time_is_capped_at_max_attempts(runners: Runners) -> None:
+    job_id = runners.submit("crash")
+    runner = runners.start("runner-1")
+    deadline = time.monotonic() + 60
+    restarts = 0
+    while runners.job(job_id)["status"] not in {"failed", "succeeded"}:
+        assert time.monotonic() < deadline, runners.logs()
+        if runner.popen.poll() is not None:  # a supervisor's restart, as a container platform would do
+            assert runner.popen.returncode == 137
+            restarts += 1
+            runner = runners.start(f"runner-{restarts + 1}")
+        time.sleep(0.1)
+    job = runners.job(job_id)
+    assert job["status"] == "failed" and job["error"]["code"] == "attempts_exhausted" and job["attempts"] == 3
+    assert runners.runs(job_id) == 3 and restarts == 3
+    wait_for(lambda: runners.dead_lettered(job_id) == 1, 10, "the message in failed_jobs")
+
+
+def test_broker_connection_drops_and_restart_during_a_batch_lose_nothing_and_repeat_nothing(runners: Runners) -> None:
+    processes = [runners.start(f"runner-{n}") for n in (1, 2)]
+    for process in processes:
+        runners.wait_started(process)
+    job_ids = [runners.submit("sleep=0.4", "leads=1") for _ in range(20)]
+
+    def succeeded() -> int:
+        return sum(runners.job(job_id)["status"] == "succeeded" for job_id in job_ids)
+
+    wait_for(lambda: succeeded() >= 3, 30, "a few jobs done")
+    services.rabbitmqctl("close_all_connections", "-p", runners.vhost, "fault test: drop every connection")
+    wait_for(lambda: succeeded() >= 8, 30, "more jobs done after the reconnect")
+    try:
+        services.rabbitmqctl("stop_app")
+        time.sleep(1)
+    finally:
+        services.rabbitmqctl("start_app")
+    services.wait_for_port(5672, timeout=30)
+    jobs = [runners.wait_status(job_id, timeout=60) for job_id in job_ids]
+    assert {job["status"] for job in jobs} == {"succeeded"}
+    assert all(runners.completions(job_id) == 1 for job_id in job_ids), "a job ran to completion twice"
+    assert all(runners.runs(job_id) == 1 for job_id in job_ids)
+    for process in processes:
+        assert len(runners.events(process, "connected")) >= 3, process.output()[-3000:]
+        assert process.popen.poll() is None
+    logs = runners.logs()
+    assert "PRECONDITION_FAILED" not in logs and "unknown delivery tag" not in logs

@@ -137,7 +137,9 @@ class SiteServer:
         self.httpd.daemon_threads = True
         self.port = int(self.httpd.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}/"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"site-{company.key}", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"site-{company.key}", daemon=True
+        )
 
     def start(self) -> SiteServer:
         self._thread.start()

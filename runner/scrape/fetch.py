@@ -4,6 +4,8 @@ and a connection that goes to the exact address the SSRF guard checked."""
 
 from __future__ import annotations
 
+import functools
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -110,14 +112,20 @@ class GuardedBackend(httpcore.SyncBackend):
         raise error
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes tens of milliseconds; one context serves every site (it is thread-safe).
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's own transport (its exception mapping included) over a pool that uses GuardedBackend.
     httpx takes no network backend argument, so the pool it built is replaced by an equivalent one."""
 
     def __init__(self, network: Network) -> None:
-        super().__init__(trust_env=False, retries=0)
+        super().__init__(verify=_ssl_context(), trust_env=False, retries=0)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             max_connections=2,
             max_keepalive_connections=1,
             network_backend=GuardedBackend(network),

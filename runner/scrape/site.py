@@ -12,6 +12,7 @@ from typing import Any
 from runner.scrape.extract import PageFacts, extract
 from runner.scrape.fetch import Blocked, FetchError, Network, SiteSession, origin_of
 from runner.scrape.robots import Robots, fetch_robots
+from runner.scrape.ssrf import BlockedAddress
 
 MAX_EXTRA_PAGES = 2
 MAX_FILTER_TEXT = 400_000
@@ -35,6 +36,11 @@ def scrape_site(
     started = time.monotonic()
     report = SiteReport()
     origin = origin_of(url)
+    try:
+        network.guard.check_url(origin)  # refuse private IP literals before any session exists
+    except BlockedAddress as e:
+        report.blocked, report.error = True, f"refused: {e}"
+        return report
     with SiteSession(settings, network, started + settings.scrape_site_timeout_s, stop) as session:
         try:
             _read_site(session, origin, region, report)

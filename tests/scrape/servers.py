@@ -37,7 +37,9 @@ class Responder:
         self.wfile = handler.wfile
         self.stop = stop
 
-    def send(self, status: int, body: bytes | str = b"", content_type: str = "text/html; charset=utf-8", **headers: str) -> None:
+    def send(
+        self, status: int, body: bytes | str = b"", content_type: str = "text/html; charset=utf-8", **headers: str
+    ) -> None:
         data = body.encode() if isinstance(body, str) else body
         self.handler.send_response(status)
         self.handler.send_header("Content-Type", content_type)

@@ -17,7 +17,12 @@ from tests.scrape.servers import Hit, LocalServer, Responder
 
 KEY = "sk-test-0123456789abcdef-SECRET"
 POOL = [(f"https://company{i}.example.com/", f"Company {i} | Sydney SaaS", f"Snippet {i}") for i in range(35)]
-PATHS = {"serper": "/search", "brave": "/res/v1/web/search", "serpapi": "/search.json", "google_cse": "/customsearch/v1"}
+PATHS = {
+    "serper": "/search",
+    "brave": "/res/v1/web/search",
+    "serpapi": "/search.json",
+    "google_cse": "/customsearch/v1",
+}
 
 
 def provider_app(provider: str, status: int = 200) -> Callable[[Responder, Hit], None]:
@@ -50,7 +55,10 @@ def provider_app(provider: str, status: int = 200) -> Callable[[Responder, Hit],
             r.json(200, {"search_metadata": {"status": "Success"}, "organic_results": items})
         else:
             num, start = int(q["num"]), int(q["start"]) - 1
-            items = [{"kind": "customsearch#result", "title": t, "link": link, "snippet": s} for link, t, s in POOL[start : start + num]]
+            items = [
+                {"kind": "customsearch#result", "title": t, "link": link, "snippet": s}
+                for link, t, s in POOL[start : start + num]
+            ]
             r.json(200, {"kind": "customsearch#search", **({"items": items} if items else {})})
 
     return app
@@ -152,7 +160,11 @@ def test_paging_stops_when_the_api_has_no_more(make_settings: Callable[..., Sett
 @pytest.mark.parametrize("name", sorted(PROVIDERS))
 @pytest.mark.parametrize("status", [401, 403])
 def test_rejected_credentials_fail_permanently_naming_the_setting(
-    make_settings: Callable[..., Settings], name: str, status: int, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    make_settings: Callable[..., Settings],
+    name: str,
+    status: int,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     with LocalServer(provider_app(name, status)) as server, pytest.raises(PermanentJobError) as caught:
@@ -167,7 +179,11 @@ def test_rejected_credentials_fail_permanently_naming_the_setting(
 @pytest.mark.parametrize("name", sorted(PROVIDERS))
 @pytest.mark.parametrize("status", [429, 500, 502, 503])
 def test_rate_limits_and_server_errors_are_transient(
-    make_settings: Callable[..., Settings], name: str, status: int, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    make_settings: Callable[..., Settings],
+    name: str,
+    status: int,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     with LocalServer(provider_app(name, status)) as server, pytest.raises(TransientJobError) as caught:
@@ -179,7 +195,10 @@ def test_rate_limits_and_server_errors_are_transient(
 
 @pytest.mark.parametrize("name", ["serpapi", "google_cse"])  # the two that carry the key in the URL
 def test_unreachable_provider_is_transient_without_the_key(
-    make_settings: Callable[..., Settings], name: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    make_settings: Callable[..., Settings],
+    name: str,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     server = LocalServer(provider_app(name))

@@ -212,9 +212,11 @@ def test_unreachable_provider_is_transient_without_the_key(
 
 
 def test_a_non_json_answer_is_transient(make_settings: Callable[..., Settings]) -> None:
-    with LocalServer(lambda r, hit: r.send(200, "<html>proxy error</html>")) as server:
-        with pytest.raises(TransientJobError):
-            collect(provider_for(settings_for(make_settings, "serper", server)), "q", 5)
+    with (
+        LocalServer(lambda r, hit: r.send(200, "<html>proxy error</html>")) as server,
+        pytest.raises(TransientJobError),
+    ):
+        collect(provider_for(settings_for(make_settings, "serper", server)), "q", 5)
 
 
 def test_other_client_errors_are_permanent(make_settings: Callable[..., Settings]) -> None:

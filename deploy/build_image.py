@@ -29,8 +29,9 @@ def tfvars(env: str) -> dict[str, Any]:
     path = ENVS / f"{env}.tfvars"
     if not path.is_file():
         raise DeployError(f"no such environment: {path.relative_to(ROOT)} is missing")
+    options = hcl2.SerializationOptions(strip_string_quotes=True, with_comments=False, explicit_blocks=False)
     with path.open() as f:
-        return dict(hcl2.load(f))
+        return dict(hcl2.load(f, serialization_options=options))
 
 
 def repository_for(env: str) -> str:

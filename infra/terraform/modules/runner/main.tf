@@ -25,6 +25,7 @@ locals {
     SEARCH_ENGINE_ID        = var.settings.search_engine_id
     JOB_MAX_ATTEMPTS        = tostring(var.settings.job_max_attempts)
     RUNNER_SHUTDOWN_GRACE_S = tostring(var.settings.runner_shutdown_grace_s)
+    RUNNER_METRICS_ADDR     = "0.0.0.0" # Managed Prometheus scrapes the pod IP; the default 127.0.0.1 would hide /metrics
     LOG_LEVEL               = var.settings.log_level
   }
 }

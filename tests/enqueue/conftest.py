@@ -85,9 +85,9 @@ def job_store(function_env: dict[str, str]) -> JobStore:
 def app(function_env: dict[str, str]) -> Iterator[flask.Flask]:
     """The app exactly as functions-framework builds it, loaded with this module's settings."""
     application = functions_framework.create_app(target="enqueue", source=str(MAIN))
+    module = sys.modules["main"]
     yield application
-    module = sys.modules.get("main")
-    if module is not None and module._publisher is not None:
+    if module._publisher is not None:
         module._publisher.close()
 
 

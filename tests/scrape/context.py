@@ -21,7 +21,7 @@ class CollectingContext:
         **message: Any,
     ) -> None:
         self.job_id = job_id or str(uuid.uuid4())
-        fields = {"user_id": "user-1", "industry": "SaaS", "geography": "Sydney, Australia"}
+        fields: dict[str, Any] = {"user_id": "user-1", "industry": "SaaS", "geography": "Sydney, Australia"}
         fields.update(message)
         self.message = JobMessage(job_id=self.job_id, **fields)
         self.settings = settings

@@ -35,7 +35,8 @@ def entries() -> list[tuple[str, Path]]:
     """(name in the zip, file on disk) for everything the function needs, in a stable order."""
     for required in (FUNCTION_DIR / ENTRY_MODULE, FUNCTION_DIR / "requirements.txt", CORE_PACKAGE / "__init__.py"):
         if not required.is_file():
-            raise PackagingError(f"cannot package the function: {required.relative_to(ROOT)} is missing")
+            shown = required.relative_to(ROOT) if required.is_relative_to(ROOT) else required
+            raise PackagingError(f"cannot package the function: {shown} is missing")
     items = [(path.relative_to(FUNCTION_DIR).as_posix(), path) for path in _sources(FUNCTION_DIR)]
     items += [(path.relative_to(ROOT).as_posix(), path) for path in _sources(CORE_PACKAGE) if path.suffix == ".py"]
     return items

@@ -240,4 +240,10 @@ def test_the_runner_dockerfile_runs_the_runner_module() -> None:
     assert parser.structure, "runner/Dockerfile is missing or empty"
     commands = " ".join(i["value"] for i in parser.structure if i["instruction"] in {"CMD", "ENTRYPOINT"})
     assert "runner" in commands, f"runner/Dockerfile does not run the runner: {commands!r}"
-    assert (TERRAFORM / "modules" / "runner").is_dir()
+    runner = child("runner")
+    pod = runner.locals["scaled_job"]["spec"]["jobTargetRef"]["template"]["spec"]
+    exposed = " ".join(i["value"] for i in parser.structure if i["instruction"] == "EXPOSE")
+    assert str(resolve(pod["containers"][0]["ports"][0]["containerPort"], runner)) in exposed.split()
+    # The pod's numeric uid is the image's user, so files the image owns stay readable under runAsNonRoot.
+    users = [i["value"] for i in parser.structure if i["instruction"] == "USER"]
+    assert users and users[-1].split(":")[0] == str(pod["securityContext"]["runAsUser"])

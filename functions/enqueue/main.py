@@ -257,7 +257,12 @@ def list_leads(request: flask.Request, job_id: str) -> flask.Response:
 
 def cancel(request: flask.Request, job_id: str) -> flask.Response:
     user_id = authenticate(request)
-    job = job_store().request_cancel(canonical_job_id(job_id), user_id)
+    store = job_store()
+    job_id = canonical_job_id(job_id)
+    # A bounded read first: beginning the cancel transaction is not bounded by FIRESTORE_TIMEOUT_S, so an
+    # outage would hang the request instead of answering 503. The transaction re-checks everything.
+    store.get_job(job_id, user_id)
+    job = store.request_cancel(job_id, user_id)
     log.info("job_cancel_requested", job_id=job_id, user_id=user_id, status=job["status"])
     return http_errors.json_response(202, job_view(job))
 

@@ -68,7 +68,9 @@ BAD_REQUESTS = [
     Bad("text/plain", 415, "unsupported_media_type", body=body(), content_type="text/plain"),
     Bad("form", 415, "unsupported_media_type", body=b"industry=x", content_type="application/x-www-form-urlencoded"),
     Bad("+json type", 415, "unsupported_media_type", body=body(), content_type="application/problem+json"),
-    Bad("latin-1 charset", 415, "unsupported_media_type", body=body(), content_type="application/json; charset=latin-1"),
+    Bad(
+        "latin-1 charset", 415, "unsupported_media_type", body=body(), content_type="application/json; charset=latin-1"
+    ),
     Bad("utf-16 charset", 415, "unsupported_media_type", body=body(), content_type="application/json; charset=utf-16"),
     Bad("other parameter", 415, "unsupported_media_type", body=body(), content_type="application/json; v=2"),
     Bad("media type beats bad JSON", 415, "unsupported_media_type", body=b"{", content_type="text/json"),
@@ -84,7 +86,12 @@ BAD_REQUESTS = [
     Bad("encoded surrogate", 400, "malformed_json", body=b'{"industry": "\xed\xa0\x80", "geography": "b"}'),
     Bad("lone surrogate escape", 400, "malformed_json", body=b'{"industry": "\\ud800", "geography": "b"}'),
     Bad("duplicate keys", 400, "malformed_json", body=b'{"industry": "a", "industry": "b", "geography": "c"}'),
-    Bad("duplicate nested keys", 400, "malformed_json", body=b'{"industry": "a", "geography": "c", "filters": {"revenue": "1", "revenue": "2"}}'),
+    Bad(
+        "duplicate nested keys",
+        400,
+        "malformed_json",
+        body=b'{"industry": "a", "geography": "c", "filters": {"revenue": "1", "revenue": "2"}}',
+    ),
     Bad("nesting 33", 400, "malformed_json", body=b'{"x": ' + b"[" * 32 + b"]" * 32 + b"}"),
     Bad("nesting 100000", 400, "malformed_json", body=b"[" * 100_000),
     Bad("single quotes", 400, "malformed_json", body=b"{'industry': 'a'}"),

@@ -66,7 +66,9 @@ def test_a_seed_consumer_reads_our_message_with_every_property_of_section_4(clie
 
 
 def test_a_job_without_filters_carries_an_empty_filters_object(client, users: Users, channel) -> None:
-    response = client.post("/api/v1/jobs/scrape", json={"industry": "a", "geography": "b"}, headers=users.auth(users.bob))
+    response = client.post(
+        "/api/v1/jobs/scrape", json={"industry": "a", "geography": "b"}, headers=users.auth(users.bob)
+    )
     _, properties, raw = channel.basic_get("scrape_jobs", auto_ack=True)
     body = json.loads(raw)
     assert properties.message_id == response.json["job_id"] == body["job_id"]

@@ -43,7 +43,9 @@ def repository_for(env: str) -> str:
 
 def git_sha() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        )
     except (OSError, subprocess.CalledProcessError) as e:
         raise DeployError("cannot tag the image: not a git checkout (pass --tag)") from e
     return out.stdout.strip()

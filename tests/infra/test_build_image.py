@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path / 'no-engine.sock'}"}
-    return subprocess.run([sys.executable, "deploy/build_image.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "deploy/build_image.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_without_a_docker_engine_it_exits_1_with_one_line_naming_the_problem(tmp_path: Path) -> None:

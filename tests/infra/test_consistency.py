@@ -14,10 +14,12 @@ from pydantic import SecretStr
 
 from leadengine import topology
 from leadengine.settings import Settings
-from tests.infra.terraform_config import ROOT, TERRAFORM, call_of, child, environments, module, resolve, tfvars
+from tests.infra.terraform_config import ROOT, call_of, child, environments, module, resolve, tfvars
 
 FIELDS = set(Settings.model_fields)
-SECRET_FIELDS = {name for name, f in Settings.model_fields.items() if SecretStr in getattr(f.annotation, "__args__", (f.annotation,))}
+SECRET_FIELDS = {
+    name for name, f in Settings.model_fields.items() if SecretStr in getattr(f.annotation, "__args__", (f.annotation,))
+}
 
 # Settings a component reads but that GCP leaves at the code's default, each with the reason. Any setting the code
 # reads that is neither provided by infra/terraform nor listed here fails the test: a new setting needs a decision.
@@ -69,7 +71,10 @@ def _core() -> list[Path]:
 
 
 def reads_of(component: str) -> set[str]:
-    own = {"function": sorted((ROOT / "functions" / "enqueue").glob("*.py")), "runner": sorted((ROOT / "runner").rglob("*.py"))}
+    own = {
+        "function": sorted((ROOT / "functions" / "enqueue").glob("*.py")),
+        "runner": sorted((ROOT / "runner").rglob("*.py")),
+    }
     files = own[component] + _core()
     assert own[component], f"no sources for the {component}"
     return _reads(files)
@@ -93,7 +98,9 @@ def test_every_setting_each_component_reads_is_provided_or_deliberately_defaulte
         provided = {name.lower() for name in plain | secret}
         defaulted = set(DELIBERATELY_DEFAULTED[component])
         missing = reads_of(component) - provided - defaulted
-        assert not missing, f"the {component} reads {sorted(n.upper() for n in missing)}: provide them in infra/terraform or list them here with a reason"
+        assert not missing, (
+            f"the {component} reads {sorted(n.upper() for n in missing)}: provide them in infra/terraform or list them here with a reason"
+        )
         assert not provided & defaulted, f"{component}: both provided and listed as defaulted: {provided & defaulted}"
         assert defaulted <= FIELDS, f"{component}: stale entries {defaulted - FIELDS}"
         for name, reason in DELIBERATELY_DEFAULTED[component].items():
@@ -120,7 +127,15 @@ def test_secrets_reach_components_only_from_secret_manager() -> None:
 
 def test_every_secret_referenced_exists_in_the_secrets_module() -> None:
     secrets = child("secrets")
-    declared = set(resolve(secrets.locals["secrets"], secrets).removeprefix("${toset(").removesuffix(")}").replace('"', "").strip("[]").replace(" ", "").split(","))
+    declared = set(
+        resolve(secrets.locals["secrets"], secrets)
+        .removeprefix("${toset(")
+        .removesuffix(")}")
+        .replace('"', "")
+        .strip("[]")
+        .replace(" ", "")
+        .split(",")
+    )
     assert declared == {"rabbitmq_password", "api_keys", "search_api_key", "relay_token"}
     root = module()
     referenced = set(re.findall(r"module\.secrets\.ids\.([a-z_]+)", root.text))
@@ -133,7 +148,9 @@ def test_every_secret_referenced_exists_in_the_secrets_module() -> None:
         assert "${module.iam.members.function}" in accessors[key], f"the function cannot read {key} ({env_name})"
     for env_name, ref in root.modules["runner"]["secret_env"].items():
         key = ref.split(".")[-1].rstrip("}")
-        assert "${module.iam.members.external_secrets}" in accessors[key], f"External Secrets cannot read {key} ({env_name})"
+        assert "${module.iam.members.external_secrets}" in accessors[key], (
+            f"External Secrets cannot read {key} ({env_name})"
+        )
 
 
 def test_keda_scales_the_runner_on_the_topology_work_queue_over_amqp() -> None:
@@ -159,7 +176,9 @@ def test_the_runner_container_runs_the_runner_module_with_exit_when_idle() -> No
     (container,) = runner.locals["scaled_job"]["spec"]["jobTargetRef"]["template"]["spec"]["containers"]
     assert container["command"] == ["python", "-m", "runner"]
     assert container["args"][0] == "--exit-when-idle"
-    help_text = subprocess.run([sys.executable, "-m", "runner", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    help_text = subprocess.run(
+        [sys.executable, "-m", "runner", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert help_text.returncode == 0 and "--exit-when-idle" in help_text.stdout, help_text.stderr
     assert "local.env" in container["env"] and container["envFrom"][0]["secretRef"]["name"] == "${local.secret_name}"
 

@@ -4,6 +4,7 @@ reproducible, and it boots from its own requirements.txt in a fresh virtualenv."
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import zipfile
@@ -41,7 +42,7 @@ def test_the_zip_is_byte_for_byte_reproducible(function_zip: Path, tmp_path: Pat
 
 def test_packaging_without_main_py_fails_with_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(package_function, "FUNCTION_DIR", tmp_path)
-    with pytest.raises(package_function.PackagingError, match="main.py is missing"):
+    with pytest.raises(package_function.PackagingError, match=r"main\.py is missing"):
         package_function.build(tmp_path / "out.zip")
     assert not (tmp_path / "out.zip").exists()
 
@@ -73,16 +74,18 @@ def served_zip(function_zip: Path, tmp_path_factory: pytest.TempPathFactory, log
         services.wait_for_port(port, timeout=30)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)  # its own session: gunicorn's workers go too
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            os.killpg(server.pid, 9)
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=5)
         log.close()
 
 
-def test_the_unzipped_function_boots_from_its_own_requirements_and_serves_healthz(served_zip: str, log_dir: Path) -> None:
+def test_the_unzipped_function_boots_from_its_own_requirements_and_serves_healthz(
+    served_zip: str, log_dir: Path
+) -> None:
     response = httpx.get(f"{served_zip}/healthz", timeout=10)
     assert response.status_code == 200, (log_dir / "zip-server.log").read_text()[-2000:]
     assert response.json() == {"status": "ok"}

@@ -35,6 +35,7 @@ class Verdict(enum.StrEnum):
     WAIT = "wait"  # it is waiting for its retry backoff: park this copy until then
     CANCEL = "cancel"  # cancellation was requested before the attempt started
     EXHAUSTED = "exhausted"  # JOB_MAX_ATTEMPTS attempts were used (e.g. each one killed its runner)
+    MISSING = "missing"  # no job document: a seed-format message, or a job deleted since
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,8 @@ class Lifecycle:
         def claim(transaction: firestore.Transaction) -> Claim | Assessment:
             job = self._read(transaction, job_id)
             now = utcnow()
-            if job is None:  # deleted under us (the API discards jobs it answered 503 for)
-                return Assessment(Verdict.DUPLICATE)
+            if job is None:
+                return Assessment(Verdict.MISSING)
             verdict = assess(job, now, self._max_attempts)
             if verdict.verdict is not Verdict.RUN:
                 return verdict

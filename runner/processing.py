@@ -77,21 +77,28 @@ class JobProcessor:
                 return Settlement("delay", delay)
 
     def _process(self, message: JobMessage, started: float) -> Settlement:
-        if self.lifecycle.ensure_job(message):
-            log.info("job_created_from_message", user_id=message.user_id)
         try:
             policy.check_message(message)
         except PermanentJobError as e:
+            self._ensure_job(message)
             decision = policy.Decision(policy.Action.FAIL, e.code, e.message)
             return self._close(message.job_id, decision, started)
         claimed = self.lifecycle.begin(message.job_id)
+        if isinstance(claimed, Assessment) and claimed.verdict is Verdict.MISSING:
+            self._ensure_job(message)
+            claimed = self.lifecycle.begin(message.job_id)
         if isinstance(claimed, Assessment):
             return self._not_run(message.job_id, claimed, started)
         return self._run(message, claimed, started)
 
+    def _ensure_job(self, message: JobMessage) -> None:
+        # A seed-format message whose job has no document: the runner creates the job (§4).
+        if self.lifecycle.ensure_job(message):
+            log.info("job_created_from_message", user_id=message.user_id)
+
     def _not_run(self, job_id: str, assessment: Assessment, started: float) -> Settlement:
         verdict = assessment.verdict
-        if verdict is Verdict.DUPLICATE:
+        if verdict in (Verdict.DUPLICATE, Verdict.MISSING):  # missing: deleted under us (an API 503 undo)
             return self._done("duplicate", started, ACK)
         if verdict in (Verdict.HELD, Verdict.WAIT):
             # Never drop it: if the holder dies, this may be the only copy left. Look again later.

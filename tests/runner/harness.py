@@ -85,6 +85,11 @@ class Runners:
             self.publish(JobMessage.for_job(job_id, user_id, request).body(), job_id)
         return job_id
 
+    def republish(self, job_id: str) -> None:
+        """The job's message once more, exactly as first published (a duplicate delivery)."""
+        job = self.job(job_id)
+        self.publish(JobMessage.for_job(job_id, job["user_id"], job["request"]).body(), job_id)
+
     def publish(self, body: bytes, message_id: str | None = None) -> None:
         self.channel.basic_publish(
             exchange="", routing_key=topology.SCRAPE_JOBS, body=body,

@@ -102,7 +102,7 @@ def test_the_same_job_published_twice_has_one_effect(runners: Runners) -> None:
     for n in (1, 2):
         runners.wait_started(runners.start(f"runner-{n}"))
     job_id = runners.submit("sleep=1.5", "leads=2")
-    runners.submit(job_id=job_id, create=False)  # the same message again while the first copy runs
+    runners.republish(job_id)  # the same message again, while the first copy runs or is about to
     job = runners.wait_status(job_id)
     assert job["status"] == "succeeded" and job["attempts"] == 1 and job["lead_count"] == 2
     # The second copy was parked while the job was held, then dropped as a duplicate.

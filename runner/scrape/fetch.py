@@ -8,6 +8,7 @@ import functools
 import ssl
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,7 +155,11 @@ class SiteSession:
             transport=GuardedTransport(network),
             trust_env=False,
             follow_redirects=False,
-            headers={"User-Agent": settings.scrape_user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9"},
+            headers={
+                "User-Agent": settings.scrape_user_agent,
+                "Accept": "text/html,application/xhtml+xml;q=0.9",
+                "Accept-Encoding": "gzip, deflate",
+            },
         )
 
     def __enter__(self) -> SiteSession:
@@ -227,10 +232,21 @@ class SiteSession:
                 raise HttpStatus(response.status_code)
             if content_type not in HTML_TYPES:
                 raise NotHtml(f"content type {content_type or '(none)'} is not HTML")
+        # The raw stream is decompressed here, never more than the cap: httpx's own decoder would inflate
+        # a whole chunk at once, and a 64 KiB gzip bomb chunk is 64 MiB of zeros.
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("identity", "gzip", "x-gzip", "deflate", ""):
+            raise FetchError(f"content encoding {encoding} is not supported")
+        inflate = zlib.decompressobj(zlib.MAX_WBITS | 32) if encoding not in ("identity", "") else None
         body = bytearray()
         truncated = False
         try:
-            for chunk in response.iter_bytes():
+            for chunk in response.iter_raw():
+                if inflate is not None:
+                    try:
+                        chunk = inflate.decompress(chunk, limit + 1 - len(body))
+                    except zlib.error as e:
+                        raise FetchError(f"bad {encoding} body") from e
                 body.extend(chunk)
                 if len(body) >= limit:
                     # Stop reading: an endless or huge page costs at most `limit` bytes; keep its start.

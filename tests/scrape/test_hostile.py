@@ -1,9 +1,10 @@
 """Hostile and broken sites cost their own site only: a 1-byte-per-second drip, an endless body, a redirect
-loop, a 10 MB page, a binary file, a server that never answers and a dead port. Limits come from settings
+loop, a 10 MB page, a gzip bomb, a binary file, a server that never answers and a dead port. Limits come from settings
 kept small here (2 s per site, 1 s read timeout, 64 KiB per page)."""
 
 from __future__ import annotations
 
+import gzip
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -72,6 +73,13 @@ def binary(r: Responder, hit: Hit) -> None:
 
 
 @robots_then
+def bomb(r: Responder, hit: Hit) -> None:
+    # 50 MB of HTML as about 50 KB of gzip.
+    body = gzip.compress(page_html("Bomb Co", "<p>bomb@bomb.example</p>").encode() + b" " * 50_000_000, 1)
+    r.send(200, body, Content_Encoding="gzip")
+
+
+@robots_then
 def silent(r: Responder, hit: Hit) -> None:
     r.stop.wait(30)  # accepts, reads the request, never answers
 
@@ -87,7 +95,15 @@ def good(name: str) -> Callable[[Responder, Hit], None]:
     return app
 
 
-HOSTILE = {"drip": drip, "endless": endless, "loop": loop, "huge": huge, "binary": binary, "silent": silent}
+HOSTILE = {
+    "drip": drip,
+    "endless": endless,
+    "loop": loop,
+    "huge": huge,
+    "binary": binary,
+    "silent": silent,
+    "bomb": bomb,
+}
 
 
 @pytest.fixture
@@ -123,10 +139,11 @@ def test_each_hostile_page_is_cut_off_by_its_limit(
         get("binary")
     with pytest.raises(FetchError):
         get("silent")
-    for name in ("endless", "huge"):
+    for name in ("endless", "huge", "bomb"):
         page = get(name)
         assert page.truncated and len(page.body) == CAP  # type: ignore[attr-defined]
     assert b"huge@huge.example" in get("huge").body  # type: ignore[attr-defined]
+    assert b"bomb@bomb.example" in get("bomb").body  # type: ignore[attr-defined]
 
 
 def test_job_finishes_within_limits_with_the_other_sites_leads(
@@ -143,12 +160,13 @@ def test_job_finishes_within_limits_with_the_other_sites_leads(
         leads = run_job(ctx, Network.from_settings(settings))
         elapsed = time.monotonic() - started
 
-    # Nine sites at once, each cut off after at most its 2 s plus one 1 s read.
+    # Ten sites at once, each cut off after at most its 2 s plus one 1 s read.
     assert elapsed < 6, elapsed
     by_name = {lead.company_name: lead for lead in leads}
     assert by_name["Alpha"].emails == ["info@alpha.example"] and by_name["Alpha"].phones == ["+61255501234"]
     assert by_name["Beta"].emails == ["info@beta.example"]
     assert by_name["Huge Co"].emails == ["huge@huge.example"]  # the first 64 KiB were enough
+    assert by_name["Bomb Co"].emails == ["bomb@bomb.example"]
     # The others are still companies the search found: leads from the result alone, with nothing scraped.
     for name in ("Drip Co", "Endless Co", "Loop Co", "Binary Co", "Silent Co", "Dead Co"):
         assert by_name[name].emails == [] and by_name[name].phones == []

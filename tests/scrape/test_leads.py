@@ -31,7 +31,9 @@ def test_company_domain(url: str, domain: str | None) -> None:
     assert company_domain(url) == domain
 
 
-@pytest.mark.parametrize("domain", ["linkedin.com", "facebook.com", "crunchbase.com", "glassdoor.com.au", "seek.com.au", "x.com"])
+@pytest.mark.parametrize(
+    "domain", ["linkedin.com", "facebook.com", "crunchbase.com", "glassdoor.com.au", "seek.com.au", "x.com"]
+)
 def test_directories_and_social_sites_are_not_companies(domain: str) -> None:
     assert is_directory(domain)
 
@@ -81,7 +83,11 @@ def test_linkedin_company_from_a_result() -> None:
         SearchResult("Opal Ledger: Overview | LinkedIn", "https://au.linkedin.com/company/OpalLedger/", "Fin", 3)
     )
     assert company is not None
-    assert (company.slug, company.name, company.url) == ("opalledger", "Opal Ledger", canonical_company_url("opalledger"))
+    assert (company.slug, company.name, company.url) == (
+        "opalledger",
+        "Opal Ledger",
+        canonical_company_url("opalledger"),
+    )
     assert company.url == "https://www.linkedin.com/company/opalledger"
     assert company_from_result(SearchResult("Jane | LinkedIn", "https://www.linkedin.com/in/jane", "", 1)) is None
     assert linkedin_query("SaaS companies in Sydney") == "site:linkedin.com/company SaaS companies in Sydney"

@@ -72,10 +72,27 @@ def registry_auth(registry: str) -> dict[str, str]:
     return {"username": "oauth2accesstoken", "password": token, "serveraddress": f"https://{registry}"}
 
 
+def already_pushed(client: docker.DockerClient, reference: str, auth: dict[str, str]) -> bool:
+    """Tags are immutable in the repository (a tag is a commit): redeploying a commit reuses its image."""
+    try:
+        client.images.get_registry_data(reference, auth_config=auth)
+    except docker.errors.NotFound:
+        return False
+    except docker.errors.APIError as e:
+        if e.status_code in (401, 403):
+            raise DeployError(f"registry refused access to {reference}: {e.explanation or e}") from None
+        return False  # the registry says nothing useful: build, and let the push report a real problem
+    return True
+
+
 def build_and_push(repository: str, tag: str) -> str:
     client = engine()
     image = f"{repository}/{IMAGE_NAME}"
     reference = f"{image}:{tag}"
+    auth = registry_auth(repository.split("/", 1)[0])
+    if already_pushed(client, reference, auth):
+        print(f"build_image: {reference} is already in the registry; nothing to build", flush=True)
+        return reference
     print(f"build_image: building {reference} from {DOCKERFILE}", flush=True)
     try:
         client.images.build(path=str(ROOT), dockerfile=DOCKERFILE, tag=reference, rm=True, pull=True)
@@ -85,7 +102,6 @@ def build_and_push(repository: str, tag: str) -> str:
     except docker.errors.APIError as e:
         raise DeployError(f"image build failed: {e.explanation or e}") from None
     print(f"build_image: pushing {reference}", flush=True)
-    auth = registry_auth(repository.split("/", 1)[0])
     # The push answers 200 and reports failures inside its progress stream, so every line is checked.
     for line in client.images.push(image, tag=tag, auth_config=auth, stream=True, decode=True):
         if "error" in line:

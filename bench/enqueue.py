@@ -1,0 +1,209 @@
+"""Benchmark of the enqueue path: POST /api/v1/jobs/scrape -> 202 on the function served as Cloud Functions gen2
+serves it (functions-framework on gunicorn), at concurrency 1 and 8, against local RabbitMQ (a vhost of its own)
+and a Firestore emulator of its own; in the same run, its peers: a raw pika publish-with-confirm of the same
+message and a raw Firestore `create()` of the same job document. Prints the ratios. Never asserted in tests.
+
+    .venv/bin/python -m bench.enqueue [--requests 500] [--seconds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pika
+from google.cloud import firestore
+
+from leadengine import topology
+from leadengine.schemas import JobMessage, ScrapeRequest
+from leadengine.store import JobStore, utcnow
+from tests.support import services
+
+REQUEST = {"industry": "SaaS", "geography": "Sydney, Australia", "keywords": ["B2B", "fintech"], "max_leads": 50}
+KEY = f"bench-{uuid.uuid4().hex}"
+USER = "bench-user"
+
+
+@dataclass
+class Result:
+    name: str
+    concurrency: int
+    latencies_s: list[float]
+    wall_s: float
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies_s) / self.wall_s
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies_s)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<34} c={self.concurrency}  n={len(self.latencies_s):>5}  {self.throughput:8.1f}/s  "
+            f"p50 {self.pct(0.50):7.2f} ms  p99 {self.pct(0.99):7.2f} ms"
+        )
+
+
+def run(
+    name: str, concurrency: int, count: int, deadline_s: float, make_worker: Callable[[], Callable[[], None]]
+) -> Result:
+    """`count` operations over `concurrency` threads (each with its own client from make_worker), stopping early
+    at deadline_s so the whole benchmark stays bounded."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    remaining = [count]
+    stop_at = time.monotonic() + deadline_s
+
+    def worker() -> None:
+        operation = make_worker()
+        operation()  # warm-up: connections opened before measuring
+        while time.monotonic() < stop_at:
+            with lock:
+                if remaining[0] <= 0:
+                    return
+                remaining[0] -= 1
+            start = time.perf_counter()
+            operation()
+            elapsed = time.perf_counter() - start
+            with lock:
+                latencies.append(elapsed)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        for future in [pool.submit(worker) for _ in range(concurrency)]:
+            future.result()
+    return Result(name, concurrency, latencies, time.perf_counter() - start)
+
+
+def function_worker(base_url: str) -> Callable[[], Callable[[], None]]:
+    def make() -> Callable[[], None]:
+        client = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30)
+
+        def post() -> None:
+            response = client.post("/api/v1/jobs/scrape", json=REQUEST)
+            if response.status_code != 202:
+                raise RuntimeError(f"expected 202, got {response.status_code}: {response.text}")
+
+        return post
+
+    return make
+
+
+def pika_worker(vhost: str) -> Callable[[], Callable[[], None]]:
+    request = ScrapeRequest.model_validate(REQUEST).job_request()
+
+    def make() -> Callable[[], None]:
+        connection = services.blocking_connection(vhost)
+        channel = connection.channel()
+        channel.confirm_delivery()
+
+        def publish() -> None:
+            job_id = str(uuid.uuid4())
+            channel.basic_publish(
+                exchange="",
+                routing_key=topology.SCRAPE_JOBS,
+                body=JobMessage.for_job(job_id, USER, request).body(),
+                properties=topology.job_properties(job_id),
+                mandatory=True,
+            )
+
+        return publish
+
+    return make
+
+
+def firestore_worker(project: str) -> Callable[[], Callable[[], None]]:
+    request = ScrapeRequest.model_validate(REQUEST).job_request()
+
+    def make() -> Callable[[], None]:
+        client = firestore.Client(project=project)
+
+        def create() -> None:
+            job_id = str(uuid.uuid4())
+            client.collection("jobs").document(job_id).create(JobStore.new_job(job_id, USER, request, utcnow()))
+
+        return create
+
+    return make
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=500, help="operations per measurement (default 500)")
+    parser.add_argument("--seconds", type=float, default=15, help="cap per measurement (default 15)")
+    args = parser.parse_args()
+
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-enqueue-"))
+    emulator = services.Emulator(log_dir)
+    vhost = services.create_vhost("le-bench")
+    function: services.Process | None = None
+    try:
+        project = f"bench-{uuid.uuid4().hex[:8]}"
+        env = {
+            **os.environ,
+            "RABBITMQ_HOST": "127.0.0.1",
+            "RABBITMQ_VHOST": vhost,
+            "FIRESTORE_EMULATOR_HOST": emulator.host,
+            "GOOGLE_CLOUD_PROJECT": f"{project}-fn",
+            "API_KEYS": json.dumps({KEY: USER}),
+            "LOG_LEVEL": "warning",  # one JSON line per request would measure stderr, not the function
+        }
+        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
+        port = services.free_port()
+        function = services.Process(
+            [str(services.VENV_BIN / "functions-framework"), "--source", "functions/enqueue/main.py",
+             "--target", "enqueue", "--host", "127.0.0.1", "--port", str(port)],
+            env, "enqueue", log_dir,
+        )  # fmt: skip
+        services.wait_for_port(port)
+        base_url = f"http://127.0.0.1:{port}"
+        services.wait_until(lambda: httpx.get(f"{base_url}/healthz").status_code == 200, what="the function")
+        print(f"function: functions-framework on gunicorn (THREADS={os.environ.get('THREADS', 'cpus*4')}), "
+              f"vhost {vhost}, emulator {emulator.host}; logs in {log_dir}", flush=True)  # fmt: skip
+
+        results: dict[tuple[str, int], Result] = {}
+        for concurrency in (1, 8):
+            for name, make in (
+                ("POST /api/v1/jobs/scrape -> 202", function_worker(base_url)),
+                ("raw pika publish + confirm", pika_worker(vhost)),
+                # A project of its own per concurrency, so the emulator's per-collection cost stays comparable.
+                ("raw Firestore create()", firestore_worker(f"{project}-raw{concurrency}")),
+            ):
+                result = run(name, concurrency, args.requests, args.seconds, make)
+                results[(name, concurrency)] = result
+                print(result.line(), flush=True)
+
+        print("\nratios (the function's POST against its peers, same run):")
+        for concurrency in (1, 8):
+            post = results[("POST /api/v1/jobs/scrape -> 202", concurrency)]
+            pub = results[("raw pika publish + confirm", concurrency)]
+            create = results[("raw Firestore create()", concurrency)]
+            floor = pub.pct(0.5) + 2 * create.pct(0.5)  # its own work: one create batch, one publish, one update
+            print(
+                f"  c={concurrency}: p50 POST / p50 publish = {post.pct(0.5) / pub.pct(0.5):5.1f}x, "
+                f"/ p50 create = {post.pct(0.5) / create.pct(0.5):5.1f}x, "
+                f"/ (publish + 2 creates) = {post.pct(0.5) / floor:4.2f}x; "
+                f"throughput POST / publish = {post.throughput / pub.throughput:5.3f}, "
+                f"/ create = {post.throughput / create.throughput:5.3f}"
+            )
+    finally:
+        if function is not None:
+            function.stop()
+        emulator.stop()
+        services.delete_vhost(vhost)
+
+
+if __name__ == "__main__":
+    main()

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pika
 from google.cloud import firestore
 
 from leadengine import topology

@@ -59,6 +59,8 @@ def is_public(address: IPAddress) -> bool:
     """True only for globally routable unicast addresses. `is_global` is false for loopback, private,
     link-local (metadata), CGNAT 100.64/10, reserved, unspecified and documentation ranges."""
     if isinstance(address, ipaddress.IPv6Address):
+        if address.is_site_local:  # fec0::/10: deprecated, but `is_global` still calls it global
+            return False
         inner = embedded_ipv4(address)
         if inner is not None and not is_public(inner):
             return False

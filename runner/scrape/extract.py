@@ -4,6 +4,7 @@ social links, description, name, and which links look like its contact/about pag
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
@@ -89,8 +90,8 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _unique(items: object) -> list[str]:
-    return list(dict.fromkeys(item for item in items if item))  # type: ignore[attr-defined]
+def _unique(items: Iterable[str | None]) -> list[str]:
+    return list(dict.fromkeys(item for item in items if item))
 
 
 def _meta(tree: HTMLParser, attribute: str, name: str) -> str | None:

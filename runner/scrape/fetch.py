@@ -20,6 +20,7 @@ import httpx
 from runner.scrape.ssrf import BlockedAddress, Guard
 
 MAX_REDIRECTS = 5  # RFC 9309 asks crawlers to follow at least five for robots.txt; pages get the same
+MAX_ADDRESSES = 3
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Tests stand in for the internet with a routing table from a (public) vetted address to a local server.
 Router = Callable[[str, int], tuple[str, int]]
@@ -104,7 +105,8 @@ class GuardedBackend(httpcore.SyncBackend):
         except OSError as e:
             raise httpcore.ConnectError(str(e)) from None
         error: Exception = httpcore.ConnectError(f"no address for {host}")
-        for address in addresses:
+        # A few addresses at most: each attempt may take the whole connect timeout.
+        for address in addresses[:MAX_ADDRESSES]:
             target = self.network.route(address, port) if self.network.route else (address, port)
             try:
                 return super().connect_tcp(target[0], target[1], timeout, local_address, socket_options)

@@ -73,9 +73,10 @@ tf-init:
 plan: package tf-init
 	$(TF) plan -input=false $(TF_VARS)
 
-# The registry must exist before the image can be pushed, and the image before the runner's ScaledJob points at it.
+# The registry must exist before the image can be pushed, and the image before the runner's ScaledJob points at it;
+# the cluster must exist before the kubernetes/helm/kubectl providers can plan what goes into it.
 deploy: package tf-init
-	$(TF) apply -input=false -auto-approve $(TF_VARS) -target=module.services -target=module.registry
+	$(TF) apply -input=false -auto-approve $(TF_VARS) -target=module.services -target=module.registry -target=module.gke
 	$(PY) deploy/build_image.py --env $(ENV) --tag $(IMAGE_TAG)
 	$(TF) plan -input=false $(TF_VARS) -out=$(ENV).tfplan
 	$(TF) apply -input=false $(ENV).tfplan

@@ -232,6 +232,17 @@ def test_the_vhost_defaults_to_quorum_queues_on_rabbitmq_4() -> None:
     assert resolve(module().variables["rabbitmq_replicas"]["default"], module()) == 3
 
 
+def test_job_timeouts_fit_under_the_broker_consumer_timeout() -> None:
+    config = child("rabbitmq").resource("kubectl_manifest", "cluster")["yaml_body"]
+    match = re.search(r"consumer_timeout = (\d+)", config)
+    assert match, "the RabbitmqCluster sets no consumer_timeout"
+    consumer_timeout_s = int(match.group(1)) / 1000
+    job_timeout = Settings.model_fields["job_timeout_s"]
+    ceiling = next(m.le for m in job_timeout.metadata if getattr(m, "le", None) is not None)
+    # A job that may run up to JOB_TIMEOUT_S must be acked before the broker closes the channel for a slow consumer.
+    assert job_timeout.default < ceiling < consumer_timeout_s
+
+
 def test_the_image_repository_build_image_pushes_to_is_the_one_terraform_creates() -> None:
     sys.path.insert(0, str(ROOT))
     from deploy.build_image import repository_for

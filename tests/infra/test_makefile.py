@@ -32,6 +32,7 @@ def test_make_n_deploy_shows_package_image_and_terraform_in_order() -> None:
         position = found
     assert "-chdir=infra/terraform" in result.stdout
     assert "-target=module.registry" in result.stdout  # the registry exists before the push
+    assert "-target=module.gke" in result.stdout  # the cluster exists before its providers plan
 
 
 def test_make_plan_uses_the_environment_tfvars() -> None:

@@ -35,6 +35,7 @@ locals {
       "roles/run.admin",
       "roles/container.admin",
       "roles/compute.networkAdmin",
+      "roles/compute.securityAdmin", # firewall rules are not part of networkAdmin
       "roles/vpcaccess.admin",
       "roles/secretmanager.admin",
       "roles/datastore.owner",

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
@@ -223,13 +224,25 @@ def submit(request: flask.Request) -> flask.Response:
     return http_errors.json_response(202, payload, {"Location": f"/api/v1/jobs/{job_id}"})
 
 
+# After a failed publish, requests leave their jobs to the relay for a few seconds instead of each waiting out
+# the publisher's retries against a dead broker: behind the publisher's lock, an unreachable (not refusing)
+# broker would otherwise turn every request into a client timeout.
+PUBLISH_PAUSE_S = 5.0
+_publish_paused_until = 0.0
+
+
 def _publish(store: JobStore, job_id: str, user_id: str, request: dict[str, Any]) -> None:
     """Publish before answering. A failure here never loses the job: it keeps its outbox mark and the relay
     publishes it once the broker is back, so the answer is still 202."""
+    global _publish_paused_until
+    if time.monotonic() < _publish_paused_until:
+        log.warning("publish_deferred_to_relay", job_id=job_id, reason="broker_recently_down")
+        return
     try:
         publisher().publish(JobMessage.for_job(job_id, user_id, request))
     except PublishFailed as e:
-        log.warning("publish_deferred_to_relay", job_id=job_id, error=str(e))
+        _publish_paused_until = time.monotonic() + PUBLISH_PAUSE_S
+        log.warning("publish_deferred_to_relay", job_id=job_id, reason="publish_failed", error=str(e))
         return
     try:
         store.mark_published(job_id)

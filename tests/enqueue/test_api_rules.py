@@ -154,7 +154,7 @@ BAD_REQUESTS = [
     Bad("not a job id", 404, "job_not_found", "GET", "/api/v1/jobs/not-a-uuid"),
     Bad("GET the scrape route", 404, "job_not_found", "GET", SCRAPE),
     Bad("dot-dot job id", 404, "job_not_found", "GET", "/api/v1/jobs/..%2E"),
-    Bad("upper-case job id", 404, "job_not_found", "GET", MISSING.upper().replace("/API/V1/JOBS", "/api/v1/jobs")),
+    Bad("upper-case job id", 404, "job_not_found", "GET", "/api/v1/jobs/ABCDEF00-0000-4000-8000-000000000000"),
     Bad("leads of a missing job", 404, "job_not_found", "GET", MISSING + "/leads"),
     Bad("cancel a missing job", 404, "job_not_found", "POST", MISSING + "/cancel"),
 ]

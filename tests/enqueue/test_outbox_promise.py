@@ -4,6 +4,7 @@ nothing that will ever be processed, while a retry with the same Idempotency-Key
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from pathlib import Path
@@ -27,7 +28,12 @@ def test_broker_down_is_202_and_the_relay_process_publishes_it_later(
     assert response.status_code == 202
     job_id = response.json()["job_id"]
     assert job_store.get_job(job_id)["outbox_due_at"] is not None  # marked: accepted, not yet published
-    assert drain(channel) == [] and "publish_deferred_to_relay" in process.output()
+    assert drain(channel) == [] and '"reason": "publish_failed"' in process.output()
+    # The next request does not wait out the retries against the dead broker again: its job goes to the relay.
+    started = time.monotonic()
+    second = httpx.post(f"{base_url}{SCRAPE}", json=VALID, headers=users.auth(users.alice), timeout=30)
+    assert second.status_code == 202 and time.monotonic() - started < 1
+    assert '"reason": "broker_recently_down"' in process.output()
 
     relay = services.Process(
         [str(services.VENV_BIN / "python"), "-m", "leadengine.outbox"],
@@ -36,11 +42,15 @@ def test_broker_down_is_202_and_the_relay_process_publishes_it_later(
         log_dir,
     )
     try:
-        services.wait_until(lambda: job_store.get_job(job_id)["outbox_due_at"] is None, timeout=20, what="the relay")
+        for accepted in (job_id, second.json()["job_id"]):
+            services.wait_until(
+                lambda a=accepted: job_store.get_job(a)["outbox_due_at"] is None, timeout=20, what="the relay"
+            )
     finally:
         relay.stop()
-    (message,) = messages_for(channel, job_id)
-    assert message["user_id"] == users.alice and message["industry"] == VALID["industry"]
+    messages = drain(channel)
+    assert sorted(p.message_id for _, p, _ in messages) == sorted([job_id, second.json()["job_id"]])
+    assert all(json.loads(body)["user_id"] == users.alice for _, _, body in messages)
 
 
 def test_the_relay_route_publishes_what_the_broker_missed(

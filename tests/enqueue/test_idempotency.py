@@ -74,3 +74,15 @@ def test_ten_concurrent_requests_with_one_key_make_one_job_and_one_message(
     assert count_jobs(job_store, users.alice) == before + 1
     assert job_store.get_job(job_id)["request"]["geography"] == "Burst"
     assert [p.message_id for _, p, _ in drain(channel)] == [job_id]
+
+
+def test_the_503_cleanup_never_removes_an_earlier_requests_key(client, users: Users, job_store: JobStore) -> None:
+    """On a 503 the function discards its new job; if the 503 came while replaying an earlier request's key,
+    that earlier record must survive, or a retry would create a second job."""
+    key = f"keep-{uuid.uuid4()}"
+    first = post(client, users, users.alice, key, VALID)
+    job_store.discard_job(str(uuid.uuid4()), users.alice, key)  # the cleanup of a failed replay
+    assert post(client, users, users.alice, key, VALID).json["job_id"] == first.json["job_id"]
+    job_store.discard_job(first.json["job_id"], users.alice, key)  # the cleanup of the job that made the key
+    again = post(client, users, users.alice, key, VALID)
+    assert again.status_code == 202 and again.json["job_id"] != first.json["job_id"]

@@ -37,7 +37,7 @@ class RunContext:
         self._lost = threading.Event()
         self._cancelled = threading.Event()
         self._done = threading.Event()
-        self._last_poll = 0.0
+        self._last_poll = time.monotonic()  # the claim has just read the job, cancel_requested included
         self._keeper: threading.Thread | None = None
 
     # --- the handler's side (JobContext) ----------------------------------------------------------------

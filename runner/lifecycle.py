@@ -212,9 +212,10 @@ class Lifecycle:
 
         return self._transact(write)
 
-    def finish(self, claim: Claim, status: JobStatus, error: dict[str, str] | None, lead_count: int) -> bool:
-        """Record the attempt's final outcome; False if this attempt was fenced off (nothing written)."""
-        changes = {"status": status.value, "finished_at": utcnow(), "error": error, "lead_count": lead_count}
+    def finish(self, claim: Claim, status: JobStatus, error: dict[str, str] | None) -> bool:
+        """Record the attempt's final outcome; False if this attempt was fenced off (nothing written).
+        lead_count is already current: every save of leads recounts them (RunContext.save_leads)."""
+        changes = {"status": status.value, "finished_at": utcnow(), "error": error}
         return self._settle(claim, changes, status.value, error)
 
     def retry_later(self, claim: Claim, error: dict[str, str], delay_s: float) -> bool:

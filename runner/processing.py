@@ -141,11 +141,10 @@ class JobProcessor:
             interrupted = ctx.interrupt_reason or "lease_lost"
         if interrupted is not None:
             return self._interrupted(ctx, interrupted, started)
-        leads = self.lifecycle.store.count_leads(message.job_id)
         if error is None:
-            if not self.lifecycle.finish(claim, JobStatus.SUCCEEDED, None, leads):
+            if not self.lifecycle.finish(claim, JobStatus.SUCCEEDED, None):
                 return self._done("superseded", started, ACK)
-            return self._done("succeeded", started, ACK, attempt=claim.attempt, lead_count=leads)
+            return self._done("succeeded", started, ACK, attempt=claim.attempt)
         decision = policy.decide(error, attempts_used=claim.attempts_used, max_attempts=self._settings.job_max_attempts)
         log.warning(
             "message_failed", code=decision.code, error=decision.message, action=decision.action.value,
@@ -158,7 +157,7 @@ class JobProcessor:
             return self._done("retried", started, Settlement("delay", delay), attempt=claim.attempt, delay_s=delay)
         status = JobStatus.CANCELLED if decision.action is policy.Action.CANCEL else JobStatus.FAILED
         error_field = None if status is JobStatus.CANCELLED else decision.error
-        if not self.lifecycle.finish(claim, status, error_field, leads):
+        if not self.lifecycle.finish(claim, status, error_field):
             return self._done("superseded", started, ACK)
         settlement = ACK if status is JobStatus.CANCELLED else DEAD_LETTER
         return self._done(status.value, started, settlement, attempt=claim.attempt, code=decision.code)
@@ -180,8 +179,7 @@ class JobProcessor:
         limit = self._settings.job_timeout_s
         error = {"code": "timeout", "message": f"the job ran past its time limit of {limit:g}s and did not stop"}
         try:
-            leads = self.lifecycle.store.count_leads(ctx.job_id)
-            return self.lifecycle.finish(ctx.claim, JobStatus.FAILED, error, leads)
+            return self.lifecycle.finish(ctx.claim, JobStatus.FAILED, error)
         except DependencyUnavailable:
             return False
 

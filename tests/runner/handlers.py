@@ -74,17 +74,6 @@ def scripted(ctx: JobContext) -> None:
     ref.collection("completions").document(uuid.uuid4().hex).set({"pid": os.getpid(), "at": utcnow()})
 
 
-def noop(ctx: JobContext) -> None:
-    """The benchmark's no-op job: one checkpoint, nothing else."""
-    ctx.checkpoint()
-
-
-def wait_100ms(ctx: JobContext) -> None:
-    """The benchmark's I/O-bound job: 100 ms of waiting, as on a slow HTTP answer."""
-    ctx.checkpoint()
-    time.sleep(0.1)
-
-
 def _lead(job_id: str, n: int) -> Lead:
     return Lead(
         lead_id=lead_id_for(job_id, f"company-{n}.example"),

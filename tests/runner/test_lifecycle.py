@@ -87,8 +87,8 @@ def test_an_attempt_whose_lease_lapsed_is_fenced_off_by_the_next_one(store: JobS
     new = _claim(second, job_id)
     assert (new.attempt, new.attempts_used) == (2, 2)
     assert first.renew(old) is None
-    assert first.finish(old, JobStatus.SUCCEEDED, None, 0) is False  # a late writer changes nothing
-    assert second.finish(new, JobStatus.SUCCEEDED, None, 0) is True
+    assert first.finish(old, JobStatus.SUCCEEDED, None) is False  # a late writer changes nothing
+    assert second.finish(new, JobStatus.SUCCEEDED, None) is True
     job = store.get_job(job_id)
     assert job["status"] == "succeeded" and job["lease"] is None
     assert [(e["attempt"], e["runner"], e["outcome"]) for e in job["history"]] == [
@@ -99,10 +99,10 @@ def test_status_never_moves_backward(store: JobStore, lease_settings: Settings) 
     lifecycle = Lifecycle(store, lease_settings, "runner-a")
     job_id = _job(store)
     claim = _claim(lifecycle, job_id)
-    assert lifecycle.finish(claim, JobStatus.CANCELLED, None, 0)
+    assert lifecycle.finish(claim, JobStatus.CANCELLED, None)
     assert lifecycle.begin(job_id) == Assessment(Verdict.DUPLICATE, attempts_used=1)
     assert lifecycle.close_unclaimed(job_id, JobStatus.FAILED, {"code": "x", "message": "y"}, "failed") is False
-    assert lifecycle.finish(claim, JobStatus.SUCCEEDED, None, 0) is False
+    assert lifecycle.finish(claim, JobStatus.SUCCEEDED, None) is False
     assert lifecycle.retry_later(claim, {"code": "x", "message": "y"}, 1) is False
     assert store.get_job(job_id)["status"] == "cancelled"
 
@@ -134,7 +134,7 @@ def test_replay_resets_a_failed_job_for_a_fresh_round_and_records_it(store: JobS
     lifecycle = Lifecycle(store, lease_settings, "runner-a")
     job_id = _job(store)
     claim = _claim(lifecycle, job_id)
-    assert lifecycle.finish(claim, JobStatus.FAILED, {"code": "attempts_exhausted", "message": "gave up"}, 0)
+    assert lifecycle.finish(claim, JobStatus.FAILED, {"code": "attempts_exhausted", "message": "gave up"})
     job = lifecycle.reset_for_replay(job_id, "alice@ops")
     assert job is not None and job["status"] == "queued" and job["error"] is None and job["attempts_base"] == 1
     stored = store.get_job(job_id)

@@ -42,6 +42,10 @@ class NotHtml(FetchError):
     """The response is not an HTML page."""
 
 
+class Disallowed(FetchError):
+    """robots.txt forbids the URL (a redirect hop, usually: pages are checked before they are asked for)."""
+
+
 class TooManyRedirects(FetchError):
     """More than MAX_REDIRECTS hops (a redirect loop, usually)."""
 
@@ -187,10 +191,17 @@ class SiteSession:
                     raise SiteTimeout("job is stopping")
         self._last_request = time.monotonic()
 
-    def get(self, url: str, *, html: bool = True, max_bytes: int | None = None) -> Page:
-        """GET url following up to MAX_REDIRECTS redirects, each hop vetted by the guard. With `html`, a
-        non-2xx status raises HttpStatus and a non-HTML content type raises NotHtml; without it (robots.txt)
-        any status is returned for the caller to judge."""
+    def get(
+        self,
+        url: str,
+        *,
+        html: bool = True,
+        max_bytes: int | None = None,
+        allowed: Callable[[str], bool] | None = None,
+    ) -> Page:
+        """GET url following up to MAX_REDIRECTS redirects, each hop vetted by the guard and, with `allowed`
+        (robots.txt), asked before it is requested. With `html`, a non-2xx status raises HttpStatus and a
+        non-HTML content type raises NotHtml; without it (robots.txt) any status is returned to the caller."""
         limit = max_bytes or self.settings.scrape_max_page_bytes
         hops: list[str] = []
         for _ in range(MAX_REDIRECTS + 1):
@@ -198,6 +209,8 @@ class SiteSession:
                 self.network.guard.check_url(url)
             except BlockedAddress as e:
                 raise Blocked(str(e)) from None
+            if allowed is not None and not allowed(url):
+                raise Disallowed(f"robots.txt disallows {url}")
             self._pause()
             response = self._send(url)
             try:

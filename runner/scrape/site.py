@@ -53,43 +53,55 @@ def scrape_site(
     return report
 
 
+class _RobotsBook:
+    """robots.txt of every origin the site's requests reach (itself, and where its redirects lead: https,
+    www.), each fetched once and asked before any page or redirect hop is requested."""
+
+    MAX_ORIGINS = 3  # a site that redirects across more origins than this is read no further
+
+    def __init__(self, session: SiteSession) -> None:
+        self.session = session
+        self.by_origin: dict[str, Robots] = {}
+
+    def robots(self, origin: str) -> Robots | None:
+        found = self.by_origin.get(origin)
+        if found is None and len(self.by_origin) < self.MAX_ORIGINS:
+            found = self.by_origin[origin] = fetch_robots(self.session, origin)
+            delay = found.crawl_delay()
+            if delay is not None and delay > self.session.delay:
+                self.session.delay = delay
+        return found
+
+    def allows(self, url: str) -> bool:
+        robots = self.robots(origin_of(url))
+        return robots is not None and robots.allows(url)
+
+
 def _read_site(session: SiteSession, origin: str, region: str | None, report: SiteReport) -> None:
-    robots = _obey(session, fetch_robots(session, origin))
+    book = _RobotsBook(session)
     home = f"{origin}/"
-    if not robots.allows(home):
-        report.error = f"robots.txt disallows the home page ({robots.reason})"
+    if not book.allows(home):
+        robots = book.robots(origin)
+        report.error = f"robots.txt disallows the home page ({robots.reason if robots else 'no robots.txt'})"
         return
-    page = session.get(home)
+    page = session.get(home, allowed=book.allows)
     final_origin = origin_of(page.url)
-    if final_origin != origin:
-        # Redirected to another origin (https, www.): its own robots.txt governs it.
-        robots = _obey(session, fetch_robots(session, final_origin))
-        if not robots.allows(page.url):
-            report.error = f"robots.txt of {final_origin} disallows its home page"
-            return
     report.home_url = f"{final_origin}/"
     facts = extract(page.text(), page.url, region)
     report.pages.append(page.url)
     merged = facts
     for link in facts.contact_links[:MAX_EXTRA_PAGES]:
-        if not robots.allows(link):
-            continue
+        if not book.allows(link):
+            continue  # never requested
         try:
-            extra = session.get(link)
+            extra = session.get(link, allowed=book.allows)
         except FetchError:
-            continue  # a missing (or refused) contact page still leaves the home page's facts
+            continue  # a missing, refused or disallowed contact page still leaves the home page's facts
         if origin_of(extra.url) != final_origin:
-            continue  # redirected off the site: not this site's page, and not under this robots.txt
+            continue  # redirected off the site: not this site's page
         report.pages.append(extra.url)
         merged = _merge(merged, extract(extra.text(), extra.url, region))
     report.facts = merged
-
-
-def _obey(session: SiteSession, robots: Robots) -> Robots:
-    delay = robots.crawl_delay()
-    if delay is not None and delay > session.delay:
-        session.delay = delay
-    return robots
 
 
 def _merge(first: PageFacts, other: PageFacts) -> PageFacts:

@@ -106,3 +106,36 @@ def test_robots_is_fetched_once_per_site_and_crawl_delay_is_obeyed(scrape: Calla
     assert server.paths().count("/robots.txt") == 1
     assert len(stamps) == 4
     assert all(b - a >= 0.29 for a, b in itertools.pairwise(stamps[1:]))  # after robots.txt was read
+
+
+def test_redirect_hops_are_asked_of_robots_before_they_are_requested(
+    scrape: Callable[[LocalServer], SiteReport],
+) -> None:
+    def app(r: Responder, hit: Hit) -> None:
+        if hit.path == "/robots.txt":
+            r.send(200, "User-agent: *\nDisallow: /en/\n", "text/plain")
+        elif hit.path == "/":
+            r.send(302, "", Location="/en/")
+        else:
+            r.send(200, PAGES["/"])
+
+    with LocalServer(app) as server:
+        report = scrape(server)
+    assert server.paths() == ["/robots.txt", "/"]
+    assert report.pages == [] and report.error is not None and "disallows" in report.error
+
+
+def test_a_redirect_to_another_origin_obeys_that_origins_robots(scrape: Callable[[LocalServer], SiteReport]) -> None:
+    with LocalServer(site_app(200, "User-agent: *\nDisallow: /\n")) as target:
+
+        def app(r: Responder, hit: Hit) -> None:
+            if hit.path == "/robots.txt":
+                r.send(404, "", "text/plain")
+            else:
+                r.send(301, "", Location=f"{target.url}{hit.path}")
+
+        with LocalServer(app) as server:
+            report = scrape(server)
+    assert server.paths() == ["/robots.txt", "/"]
+    assert target.paths() == ["/robots.txt"]
+    assert report.pages == []

@@ -229,3 +229,14 @@ def test_provider_outage_is_transient(make_settings: Callable[..., Settings]) ->
         settings = make_settings(search_api_url=f"{down.url}/search")
         with pytest.raises(TransientJobError):
             handle(CollectingContext(settings))
+
+
+def test_guard_is_on_by_default_so_the_loopback_demo_sites_are_refused(
+    demo: Demo, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(search_api_url=demo.search_url)  # SCRAPE_ALLOW_PRIVATE_NETWORKS unset: false
+    ctx = CollectingContext(settings, source_types=["google", "linkedin"])
+    handle(ctx)
+    # Every demo site is on 127.0.0.1: no website lead; the four LinkedIn companies stand alone.
+    assert sorted(lead.sources[0] for lead in ctx.saved.values()) == ["linkedin"] * 4
+    assert all(lead.website is None for lead in ctx.saved.values())

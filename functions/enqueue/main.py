@@ -28,7 +28,7 @@ from http_errors import (
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as RouteMethodNotAllowed
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import BaseConverter, Map, Rule
 
 from leadengine import log as logging_setup
 from leadengine import outbox
@@ -52,11 +52,21 @@ _RELAY_TOKEN_DIGEST = (
     hashlib.sha256(settings.relay_token.get_secret_value().encode()).digest() if settings.relay_token else None
 )
 
+
+
+class JobIdConverter(BaseConverter):
+    """A job id path segment: anything but `scrape`, so that GET /api/v1/jobs/scrape is the scrape route with the
+    wrong method (405), not a lookup of a job called "scrape". Malformed ids still reach the handler, which
+    answers them exactly like a missing job."""
+
+    regex = r"(?!scrape$)[^/]+"
+
+
 URLS = Map(
     [
         Rule("/healthz", endpoint="healthz", methods=["GET"]),
         Rule("/api/v1/jobs/scrape", endpoint="submit", methods=["POST"]),
-        Rule("/api/v1/jobs/<job_id>", endpoint="get_job", methods=["GET"]),
+        Rule("/api/v1/jobs/<job_id:job_id>", endpoint="get_job", methods=["GET"]),
         Rule("/api/v1/jobs/<job_id>/leads", endpoint="list_leads", methods=["GET"]),
         Rule("/api/v1/jobs/<job_id>/cancel", endpoint="cancel", methods=["POST"]),
         # Internal, not in the public OpenAPI document; it exists only when RELAY_TOKEN is set.
@@ -64,6 +74,7 @@ URLS = Map(
     ],
     # A doubled slash is a different path, not a redirect: every answer of this API is JSON.
     merge_slashes=False,
+    converters={"job_id": JobIdConverter},
 )
 
 

@@ -47,6 +47,7 @@ BAD_REQUESTS = [
     Bad("doubled slash", 404, "not_found", "POST", "/api//v1/jobs/scrape", body()),
     Bad("relay route without RELAY_TOKEN", 404, "not_found", "POST", "/internal/outbox/relay", auth=None),
     Bad("DELETE the scrape route", 405, "method_not_allowed", "DELETE", SCRAPE, auth=None),
+    Bad("GET the scrape route", 405, "method_not_allowed", "GET", SCRAPE, auth=None),
     Bad("PUT a job", 405, "method_not_allowed", "PUT", MISSING, body(), auth=None),
     Bad("GET cancel", 405, "method_not_allowed", "GET", MISSING + "/cancel", auth=None),
     Bad("POST leads", 405, "method_not_allowed", "POST", MISSING + "/leads"),
@@ -152,7 +153,7 @@ BAD_REQUESTS = [
     Bad("someone else's user_id", 403, "forbidden", body=body(user_id="someone-else")),
     Bad("missing job", 404, "job_not_found", "GET", MISSING),
     Bad("not a job id", 404, "job_not_found", "GET", "/api/v1/jobs/not-a-uuid"),
-    Bad("GET the scrape route", 404, "job_not_found", "GET", SCRAPE),
+
     Bad("dot-dot job id", 404, "job_not_found", "GET", "/api/v1/jobs/..%2E"),
     Bad("upper-case job id", 404, "job_not_found", "GET", "/api/v1/jobs/ABCDEF00-0000-4000-8000-000000000000"),
     Bad("leads of a missing job", 404, "job_not_found", "GET", MISSING + "/leads"),
@@ -198,7 +199,8 @@ def test_schema_errors_say_where_in_details(client, users: Users) -> None:
 
 def test_401_and_405_carry_their_headers(client, users: Users) -> None:
     assert client.post(SCRAPE, json=VALID).headers["WWW-Authenticate"].startswith("Bearer")
-    assert set(client.delete(SCRAPE).headers["Allow"].split(", ")) >= {"POST"}
+    assert client.delete(SCRAPE).headers["Allow"] == "POST"
+    assert set(client.put(MISSING).headers["Allow"].split(", ")) == {"GET", "HEAD"}
 
 
 def test_healthz_needs_no_key(client) -> None:

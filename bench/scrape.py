@@ -68,9 +68,10 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--max-sites", type=int, default=None, help="SCRAPE_MAX_SITES (default: the setting's)")
     parser.add_argument("--politeness", type=float, default=None, help="SCRAPE_POLITENESS_DELAY_S")
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()  # `python -m bench` passes its own arguments through
     os.environ.pop("SEARCH_API_KEY", None)
 
+    from bench.scrape import _job as job  # by its module name: under runpy this module is "__main__"
     from devstack.demo import DemoStack
     from devstack.demo.companies import synthetic_companies
 
@@ -82,7 +83,7 @@ def main() -> None:
     spawn = multiprocessing.get_context("spawn")
     with DemoStack(companies=synthetic_companies(args.sites), latency=args.latency) as demo:
         out = spawn.Queue()
-        child = spawn.Process(target=_job, args=(demo.search_url, args.sites, overrides, out))
+        child = spawn.Process(target=job, args=(demo.search_url, args.sites, overrides, out))
         child.start()
         result = out.get(timeout=600)
         child.join()

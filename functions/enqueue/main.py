@@ -67,8 +67,8 @@ URLS = Map(
         Rule("/healthz", endpoint="healthz", methods=["GET"]),
         Rule("/api/v1/jobs/scrape", endpoint="submit", methods=["POST"]),
         Rule("/api/v1/jobs/<job_id:job_id>", endpoint="get_job", methods=["GET"]),
-        Rule("/api/v1/jobs/<job_id>/leads", endpoint="list_leads", methods=["GET"]),
-        Rule("/api/v1/jobs/<job_id>/cancel", endpoint="cancel", methods=["POST"]),
+        Rule("/api/v1/jobs/<job_id:job_id>/leads", endpoint="list_leads", methods=["GET"]),
+        Rule("/api/v1/jobs/<job_id:job_id>/cancel", endpoint="cancel", methods=["POST"]),
         # Internal, not in the public OpenAPI document; it exists only when RELAY_TOKEN is set.
         *([Rule("/internal/outbox/relay", endpoint="relay", methods=["POST"])] if _RELAY_TOKEN_DIGEST else []),
     ],

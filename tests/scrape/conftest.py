@@ -3,13 +3,17 @@ variables), with small limits so hostile sites cost seconds, not minutes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from leadengine.settings import Settings, load_settings
+from tests.support import services
 
 _SCRAPE_ENV = (
     "SEARCH_PROVIDER", "SEARCH_API_URL", "SEARCH_API_KEY", "SEARCH_ENGINE_ID", "SCRAPE_ALLOW_PRIVATE_NETWORKS",
@@ -36,3 +40,32 @@ def make_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[.
         return load_settings(**values)
 
     return make
+
+
+@dataclass
+class Demo:
+    search_url: str
+    sites: dict[str, str]  # company name -> site URL
+    process: services.Process
+
+    def domain(self, name: str) -> str:
+        return self.sites[name].removeprefix("http://").rstrip("/")
+
+
+@pytest.fixture(scope="module")
+def demo(log_dir: Path) -> Iterator[Demo]:
+    """The bundled demo started as its own process, as `make run` starts it."""
+    port = services.free_port()
+    process = services.Process(
+        [str(services.VENV_BIN / "python"), "-m", "devstack.demo", "--search-port", str(port)],
+        dict(os.environ),
+        "demo",
+        log_dir,
+    )
+    try:
+        services.wait_for_port(port)
+        services.wait_until(lambda: process.output().count("demo site") >= 10, what="the demo's site list")
+        sites = dict(re.findall(r"demo site (.+?): (http://\S+)", process.output()))
+        yield Demo(f"http://127.0.0.1:{port}/search", sites, process)
+    finally:
+        process.stop()

@@ -5,12 +5,9 @@ real Firestore emulator in batches, the same job twice giving the same leads; an
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,43 +19,15 @@ from runner.errors import JobCancelled, PermanentJobError, TransientJobError
 from runner.scrape.fetch import Network
 from runner.scrape.handler import SAVE_BATCH, handle, run_job
 from runner.scrape.ssrf import Guard
+from tests.scrape.conftest import Demo
 from tests.scrape.context import CollectingContext
 from tests.scrape.servers import LocalServer, page_html
-from tests.support import services
 
 LEAD_FIELDS = {
     "lead_id", "company_name", "website", "domain", "emails", "phones", "linkedin_url", "description",
     "sources", "source_urls", "found_at",
 }  # fmt: skip
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-
-
-@dataclass
-class Demo:
-    search_url: str
-    sites: dict[str, str]  # company name -> site URL
-    process: services.Process
-
-    def domain(self, name: str) -> str:
-        return self.sites[name].removeprefix("http://").rstrip("/")
-
-
-@pytest.fixture(scope="module")
-def demo(log_dir: Path) -> Iterator[Demo]:
-    port = services.free_port()
-    process = services.Process(
-        [str(services.VENV_BIN / "python"), "-m", "devstack.demo", "--search-port", str(port)],
-        dict(os.environ),
-        "demo",
-        log_dir,
-    )
-    try:
-        services.wait_for_port(port)
-        services.wait_until(lambda: process.output().count("demo site") >= 10, what="the demo's site list")
-        sites = dict(re.findall(r"demo site (.+?): (http://\S+)", process.output()))
-        yield Demo(f"http://127.0.0.1:{port}/search", sites, process)
-    finally:
-        process.stop()
 
 
 @pytest.fixture

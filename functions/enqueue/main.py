@@ -5,53 +5,50 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from typing import Any
 
 import flask
 import functions_framework
-import http_errors
 import pydantic
-import request_body
-from http_errors import (
-    Forbidden,
-    MalformedParameter,
-    MethodNotAllowed,
-    RouteNotFound,
-    SchemaInvalid,
-    Unauthorized,
-)
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as RouteMethodNotAllowed
 from werkzeug.routing import BaseConverter, Map, Rule
 
 from leadengine import log as logging_setup
 from leadengine import outbox
-from leadengine.errors import JobNotFound, PublishFailed, StoreUnavailable
+from leadengine.errors import PublishFailed, StoreUnavailable
 from leadengine.publisher import Publisher
 from leadengine.schemas import JobMessage, JobStatus, ScrapeRequest
 from leadengine.settings import settings_or_exit
 from leadengine.store import JobStore, decode_page_token, job_view, rfc3339, utcnow
+
+# The function's own modules beside this file (functions-framework puts its directory on sys.path).
+# isort: split
+import http_errors
+import request_body
+import request_params
+from api_keys import ApiKeys
+from http_errors import (
+    Forbidden,
+    MethodNotAllowed,
+    RouteNotFound,
+    SchemaInvalid,
+    Unauthorized,
+)
 
 # Read once at import: a missing or malformed setting stops the server with one line naming it.
 settings = settings_or_exit()
 logging_setup.configure(settings.log_level)
 log = logging_setup.get_logger("enqueue")
 
-# Keys are compared by their SHA-256 digests, all of them every time, in constant time: neither the timing
-# nor the length of a guess tells anything about a real key.
-_KEY_DIGESTS: list[tuple[bytes, str]] = [
-    (hashlib.sha256(key.encode()).digest(), user_id) for key, user_id in settings.api_keys.items()
-]
+api_keys = ApiKeys(settings.api_keys)
 _RELAY_TOKEN_DIGEST = (
     hashlib.sha256(settings.relay_token.get_secret_value().encode()).digest() if settings.relay_token else None
 )
-
 
 
 class JobIdConverter(BaseConverter):
@@ -101,103 +98,6 @@ def publisher() -> Publisher:
         return _publisher
 
 
-# --- request parameters ---------------------------------------------------------------------------------
-
-IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x20-\x7e]+$")]
-_IDEMPOTENCY_KEY: pydantic.TypeAdapter[str] = pydantic.TypeAdapter(IdempotencyKey)
-
-
-class LeadsQuery(BaseModel):
-    """The query of GET .../leads."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    limit: int = Field(50, ge=1, le=200)
-    page_token: str | None = None
-
-    @field_validator("limit", mode="before")
-    @classmethod
-    def _digits_only(cls, value: Any) -> Any:
-        # pydantic's lax int would take "5.0", "+5" or "1_0"; a query limit is plain decimal digits.
-        if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,6}", value):
-            raise ValueError("limit must be a whole number from 1 to 200")
-        return value
-
-    @field_validator("page_token")
-    @classmethod
-    def _token_we_issued(cls, value: str | None) -> str | None:
-        if value is not None:
-            decode_page_token(value)  # ValueError when it is not a token we issued
-        return value
-
-
-def _details(error: pydantic.ValidationError, where: str) -> list[dict[str, Any]]:
-    """pydantic's errors as §3 details, without echoing the input back."""
-    return [{"loc": [where, *item["loc"]], "msg": item["msg"], "type": item["type"]} for item in error.errors()]
-
-
-def idempotency_key(request: flask.Request) -> str | None:
-    raw = request.headers.get("Idempotency-Key")
-    if raw is None:
-        return None
-    try:
-        return _IDEMPOTENCY_KEY.validate_python(raw)
-    except pydantic.ValidationError as e:
-        raise MalformedParameter(
-            "Idempotency-Key must be 1-255 printable ASCII characters", _details(e, "header")
-        ) from None
-
-
-def leads_query(request: flask.Request) -> LeadsQuery:
-    values: dict[str, str] = {}
-    for name in ("limit", "page_token"):
-        given = request.args.getlist(name)
-        if len(given) > 1:
-            raise MalformedParameter(f"{name} is given more than once", [
-                {"loc": ["query", name], "msg": "given more than once", "type": "duplicate"}
-            ])  # fmt: skip
-        if given:
-            values[name] = given[0]
-    try:
-        return LeadsQuery.model_validate(values)
-    except pydantic.ValidationError as e:
-        raise MalformedParameter(
-            "limit must be 1-200 and page_token one this API issued", _details(e, "query")
-        ) from None
-
-
-def canonical_job_id(job_id: str) -> str:
-    """Job ids are lowercase UUIDs; anything else cannot name a job (and must never reach Firestore as a
-    document path, where "..", "__x__" or "/" would be an error rather than a miss)."""
-    try:
-        parsed = uuid.UUID(job_id)
-    except ValueError:
-        raise JobNotFound(job_id) from None
-    if str(parsed) != job_id:
-        raise JobNotFound(job_id)
-    return job_id
-
-
-def authenticate(request: flask.Request) -> str:
-    """The user of the request's API key, or Unauthorized (no key, malformed header, unknown key)."""
-    header = request.headers.get("Authorization")
-    if header is None:
-        raise Unauthorized()
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("the Authorization header must be: Bearer <api key>")
-    # Headers arrive as latin-1 text; encoding back gives the client's exact bytes.
-    digest = hashlib.sha256(token.encode("latin-1")).digest()
-    user_id = None
-    for key_digest, key_user in _KEY_DIGESTS:
-        if hmac.compare_digest(digest, key_digest):
-            user_id = key_user
-    if user_id is None:
-        raise Unauthorized("unknown API key")
-    return user_id
-
-
 # --- handlers ---------------------------------------------------------------------------------------------
 
 
@@ -207,15 +107,15 @@ def healthz(request: flask.Request) -> flask.Response:
 
 def submit(request: flask.Request) -> flask.Response:
     """POST /api/v1/jobs/scrape: validate, write the job with its outbox mark, publish, answer 202."""
-    user_id = authenticate(request)
+    user_id = api_keys.authenticate(request)
     body = request_body.read_limited(request)
     request_body.require_json_media_type(request)
-    key = idempotency_key(request)
+    key = request_params.idempotency_key(request)
     document = request_body.parse_strict(body)
     try:
         scrape = ScrapeRequest.model_validate(document)
     except pydantic.ValidationError as e:
-        raise SchemaInvalid(details=_details(e, "body")) from None
+        raise SchemaInvalid(details=request_params.details(e, "body")) from None
     if scrape.user_id is not None and scrape.user_id != user_id:
         raise Forbidden()
 
@@ -263,16 +163,16 @@ def _publish(store: JobStore, job_id: str, user_id: str, request: dict[str, Any]
 
 
 def get_job(request: flask.Request, job_id: str) -> flask.Response:
-    user_id = authenticate(request)
-    job = job_store().get_job(canonical_job_id(job_id), user_id)
+    user_id = api_keys.authenticate(request)
+    job = job_store().get_job(request_params.canonical_job_id(job_id), user_id)
     return http_errors.json_response(200, job_view(job))
 
 
 def list_leads(request: flask.Request, job_id: str) -> flask.Response:
-    user_id = authenticate(request)
-    query = leads_query(request)
+    user_id = api_keys.authenticate(request)
+    query = request_params.leads_query(request)
     store = job_store()
-    job_id = canonical_job_id(job_id)
+    job_id = request_params.canonical_job_id(job_id)
     store.get_job(job_id, user_id)  # ownership: another user's job is a 404 like a missing one
     after = decode_page_token(query.page_token) if query.page_token is not None else None
     leads, next_token = store.list_leads(job_id, query.limit, after)
@@ -280,9 +180,9 @@ def list_leads(request: flask.Request, job_id: str) -> flask.Response:
 
 
 def cancel(request: flask.Request, job_id: str) -> flask.Response:
-    user_id = authenticate(request)
+    user_id = api_keys.authenticate(request)
     store = job_store()
-    job_id = canonical_job_id(job_id)
+    job_id = request_params.canonical_job_id(job_id)
     # A bounded read first: beginning the cancel transaction is not bounded by FIRESTORE_TIMEOUT_S, so an
     # outage would hang the request instead of answering 503. The transaction re-checks everything.
     store.get_job(job_id, user_id)

@@ -8,8 +8,11 @@ import json
 from typing import Any
 
 from flask import Request
-from http_errors import MalformedJson, PayloadTooLarge, UnsupportedMediaType
 from werkzeug.http import parse_options_header
+
+# The function's own modules beside this file (functions-framework puts its directory on sys.path).
+# isort: split
+from http_errors import MalformedJson, PayloadTooLarge, UnsupportedMediaType
 
 MAX_BODY_BYTES = 100 * 1024
 MAX_DEPTH = 32

@@ -98,7 +98,12 @@ class Result:
 
 
 def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+    for attempt in range(5):  # the shared broker may be restarting (the fault tests do that)
+        result = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
+        if result.returncode == 0:
+            return
+        time.sleep(1 + attempt)
+    raise SystemExit(f"bench: rabbitmqctl {' '.join(args)} failed: {result.stderr.strip()}")
 
 
 def _free_port() -> int:

@@ -49,6 +49,11 @@ class Delivery:
     settled: bool = False
     received: float = field(default_factory=time.monotonic)
 
+    @property
+    def job_id(self) -> str | None:
+        # For the consumer's own log lines; publishers set message_id to the job id (§4), seed ones may not.
+        return self.properties.message_id
+
 
 class Consumer:
     def __init__(self, settings: Any, processor: JobProcessor, *, exit_when_idle: float | None = None) -> None:
@@ -183,7 +188,8 @@ class Consumer:
         except pika.exceptions.AMQPError:
             # The connection it came on is gone; the broker redelivers the message and the job's document
             # (finished, or held by its lease) decides what that copy does.
-            log.warning("stale_delivery_not_settled", delivery_tag=delivery.tag, settlement=settlement.kind)
+            log.warning("stale_delivery_not_settled", job_id=delivery.job_id, delivery_tag=delivery.tag,
+                        settlement=settlement.kind)  # fmt: skip
 
     def _settle(self, delivery: Delivery, settlement: Settlement) -> None:
         """On the connection's thread. A delivery tag is only valid on the channel it came on: one from an
@@ -191,7 +197,8 @@ class Consumer:
         if delivery.settled:
             return
         if delivery.connection is not self._connection or not delivery.channel.is_open:
-            log.warning("stale_delivery_not_settled", delivery_tag=delivery.tag, settlement=settlement.kind)
+            log.warning("stale_delivery_not_settled", job_id=delivery.job_id, delivery_tag=delivery.tag,
+                        settlement=settlement.kind)  # fmt: skip
             return
         delivery.settled = True
         channel = delivery.channel
@@ -223,7 +230,7 @@ class Consumer:
             )  # fmt: skip
         except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as e:
             # Not taken by the delay queue: give the message back rather than lose it.
-            log.error("delay_publish_failed", delay_s=delay_s, error=repr(e))
+            log.error("delay_publish_failed", job_id=delivery.job_id, delay_s=delay_s, error=repr(e))
             delivery.channel.basic_nack(delivery.tag, requeue=True)
             return
         delivery.channel.basic_ack(delivery.tag)

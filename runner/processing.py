@@ -163,13 +163,16 @@ class JobProcessor:
         return self._done(status.value, started, settlement, attempt=claim.attempt, code=decision.code)
 
     def _interrupted(self, ctx: RunContext, reason: str, started: float) -> Settlement:
-        # Hand the job back at once (the lease would otherwise keep others off it until it lapses), and
-        # leave the message unacked: the broker gives it to another runner when this connection closes.
-        if not ctx.lease_lost:
-            try:
-                self.lifecycle.release(ctx.claim, reason)
-            except DependencyUnavailable as e:
-                log.warning("lease_not_released", error=str(e))
+        if ctx.lease_lost:
+            # Another attempt (from another delivery) holds the job now, or it was finished: that copy
+            # carries it on, so this one is dropped. Leaving it unacked would stall this consumer.
+            return self._done("superseded", started, ACK, reason=reason)
+        # Shutdown: hand the job back at once (the lease would otherwise keep others off it until it
+        # lapses), and leave the message unacked: the broker redelivers it when this connection closes.
+        try:
+            self.lifecycle.release(ctx.claim, reason)
+        except DependencyUnavailable as e:
+            log.warning("lease_not_released", error=str(e))
         return self._done("interrupted", started, LEAVE, reason=reason)
 
     def give_up_stuck(self, ctx: RunContext) -> bool:

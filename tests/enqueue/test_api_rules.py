@@ -153,7 +153,6 @@ BAD_REQUESTS = [
     Bad("someone else's user_id", 403, "forbidden", body=body(user_id="someone-else")),
     Bad("missing job", 404, "job_not_found", "GET", MISSING),
     Bad("not a job id", 404, "job_not_found", "GET", "/api/v1/jobs/not-a-uuid"),
-
     Bad("dot-dot job id", 404, "job_not_found", "GET", "/api/v1/jobs/..%2E"),
     Bad("upper-case job id", 404, "job_not_found", "GET", "/api/v1/jobs/ABCDEF00-0000-4000-8000-000000000000"),
     Bad("leads of a missing job", 404, "job_not_found", "GET", MISSING + "/leads"),

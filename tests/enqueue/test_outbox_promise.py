@@ -5,16 +5,19 @@ nothing that will ever be processed, while a retry with the same Idempotency-Key
 from __future__ import annotations
 
 import json
+import sys
 import time
 import uuid
 from pathlib import Path
 
+import functions_framework
 import httpx
 import pytest
 
-from leadengine.settings import load_settings
-from leadengine.store import JobStore
-from tests.enqueue.conftest import VALID, Users, count_jobs, drain, messages_for
+from leadengine.schemas import ScrapeRequest
+from leadengine.settings import get_settings, load_settings
+from leadengine.store import JobStore, utcnow
+from tests.enqueue.conftest import MAIN, VALID, Users, count_jobs, drain, messages_for
 from tests.support import services
 
 SCRAPE = "/api/v1/jobs/scrape"
@@ -122,3 +125,25 @@ def test_firestore_down_is_503_with_retry_after_nothing_published_and_a_retry_wo
     store = JobStore(load_settings())
     assert count_jobs(store) == 1 and store.get_job(job_id)["outbox_due_at"] is None
     assert [m["job_id"] for m in messages_for(channel, job_id)] == [job_id]
+
+
+def test_one_relay_call_drains_a_backlog_larger_than_a_pass(function_env, users: Users, job_store: JobStore, channel,
+                                                           monkeypatch) -> None:  # fmt: skip
+    monkeypatch.setenv("RELAY_TOKEN", "relay-secret")
+    monkeypatch.setenv("OUTBOX_GRACE_S", "0")
+    get_settings.cache_clear()
+    try:
+        app = functions_framework.create_app(target="enqueue", source=str(MAIN))
+        module = sys.modules["main"]
+    finally:
+        get_settings.cache_clear()
+    monkeypatch.setattr(module, "RELAY_PASS_LIMIT", 2)
+    request = ScrapeRequest.model_validate(VALID).job_request()
+    backlog = [str(uuid.uuid4()) for _ in range(5)]
+    for job_id in backlog:  # accepted while the broker was down: written, marked, never published
+        job_store.create_job(JobStore.new_job(job_id, users.alice, request, utcnow()))
+    drain(channel)
+    response = app.test_client().post("/internal/outbox/relay", headers={"X-Relay-Token": "relay-secret"})
+    assert (response.status_code, response.json) == (200, {"published": 5, "skipped": 0})
+    assert sorted(p.message_id for _, p, _ in drain(channel)) == sorted(backlog)
+    module.publisher().close()

@@ -33,9 +33,8 @@ def test_broker_down_is_202_and_the_relay_process_publishes_it_later(
     assert job_store.get_job(job_id)["outbox_due_at"] is not None  # marked: accepted, not yet published
     assert drain(channel) == [] and '"reason": "publish_failed"' in process.output()
     # The next request does not wait out the retries against the dead broker again: its job goes to the relay.
-    started = time.monotonic()
     second = httpx.post(f"{base_url}{SCRAPE}", json=VALID, headers=users.auth(users.alice), timeout=30)
-    assert second.status_code == 202 and time.monotonic() - started < 1
+    assert second.status_code == 202
     assert '"reason": "broker_recently_down"' in process.output()
 
     relay = services.Process(

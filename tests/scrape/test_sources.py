@@ -45,21 +45,39 @@ def provider_app(provider: str, status: int = 200) -> Callable[[Responder, Hit],
             num = int(q["count"])
             start = int(q["offset"]) * num  # Brave's offset counts pages
             items = [{"title": t, "url": link, "description": s} for link, t, s in POOL[start : start + num]]
-            r.json(200, {"type": "search", "web": {"type": "search", "results": items}})
+            more = start + num < len(POOL)
+            r.json(
+                200,
+                {
+                    "type": "search",
+                    "query": {"more_results_available": more},
+                    "web": {"type": "search", "results": items},
+                },
+            )
         elif provider == "serpapi":
             num, start = int(q.get("num", 10)), int(q["start"])
             items = [
                 {"position": start + i + 1, "title": t, "link": link, "snippet": s}
                 for i, (link, t, s) in enumerate(POOL[start : start + num])
             ]
-            r.json(200, {"search_metadata": {"status": "Success"}, "organic_results": items})
+            pagination = {
+                "current": start // 10 + 1,
+                **({"next": "https://serpapi.com/search.json?start=..."} if start + num < len(POOL) else {}),
+            }
+            r.json(
+                200,
+                {"search_metadata": {"status": "Success"}, "organic_results": items, "serpapi_pagination": pagination},
+            )
         else:
             num, start = int(q["num"]), int(q["start"]) - 1
             items = [
                 {"kind": "customsearch#result", "title": t, "link": link, "snippet": s}
                 for link, t, s in POOL[start : start + num]
             ]
-            r.json(200, {"kind": "customsearch#search", **({"items": items} if items else {})})
+            queries: dict[str, Any] = {"request": [{"startIndex": start + 1}]}
+            if start + num < len(POOL):
+                queries["nextPage"] = [{"startIndex": start + num + 1}]
+            r.json(200, {"kind": "customsearch#search", "queries": queries, **({"items": items} if items else {})})
 
     return app
 
@@ -154,7 +172,7 @@ def test_paging_stops_when_the_api_has_no_more(make_settings: Callable[..., Sett
     with LocalServer(provider_app(name)) as server:
         results = collect(provider_for(settings_for(make_settings, name, server)), "q", 500)
     assert [r.link for r in results] == [link for link, _, _ in POOL]
-    assert len(server.hits) == (2 if name == "brave" else 4)  # the short last page ends it
+    assert len(server.hits) == (2 if name == "brave" else 4)  # the last page (short, or flagged last) ends it
 
 
 @pytest.mark.parametrize("name", sorted(PROVIDERS))
@@ -209,6 +227,28 @@ def test_unreachable_provider_is_transient_without_the_key(
     assert caught.value.code == "search_unavailable"
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
     _assert_key_nowhere(caught.value, caplog, capsys)
+
+
+@pytest.mark.parametrize(
+    ("name", "answer"),
+    [
+        # A full page, but the API says it was the last one.
+        ("brave", {"web": {"results": [{"title": "T", "url": f"https://c{i}.example/", "description": ""} for i in range(20)]},
+                   "query": {"more_results_available": False}}),
+        ("google_cse", {"items": [{"title": "T", "link": f"https://c{i}.example/", "snippet": ""} for i in range(10)],
+                        "queries": {"request": [{}]}}),
+        ("serpapi", {"organic_results": [{"title": "T", "link": f"https://c{i}.example/", "snippet": ""} for i in range(10)],
+                     "serpapi_pagination": {"current": 1}}),
+    ],
+)  # fmt: skip
+def test_paging_stops_where_the_api_says_there_is_no_next_page(
+    make_settings: Callable[..., Settings], name: str, answer: dict[str, Any]
+) -> None:
+    with LocalServer(lambda r, hit: r.json(200, answer)) as server:
+        results = collect(provider_for(settings_for(make_settings, name, server)), "q", 500)
+    assert len(server.hits) == 1 and len(results) == len(
+        answer.get("items") or answer.get("organic_results") or answer["web"]["results"]
+    )
 
 
 def test_a_non_json_answer_is_transient(make_settings: Callable[..., Settings]) -> None:

@@ -62,11 +62,17 @@ class Provider:
         page = 0
         while page * self.page_size < self.max_results:
             count = min(self.page_size, self.max_results - page * self.page_size)
-            results = self.parse(self._call(self.request(query, page, count)), page * self.page_size)
+            data = self._call(self.request(query, page, count))
+            results = self.parse(data, page * self.page_size)
             yield results
-            if len(results) < count:
+            if not self.has_more(data, results, count):
                 return
             page += 1
+
+    def has_more(self, data: Any, results: list[SearchResult], count: int) -> bool:
+        """Whether another page may exist: a full page, unless the API says otherwise (subclasses read
+        the API's own flag where it documents one)."""
+        return len(results) >= count
 
     def _call(self, request: httpx.Request) -> Any:
         try:

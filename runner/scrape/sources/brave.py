@@ -26,3 +26,8 @@ class Brave(Provider):
             result(item, "url", "description", offset + i + 1) for i, item in enumerate(items(data, "web", "results"))
         )
         return [r for r in found if r is not None]
+
+    def has_more(self, data: Any, results: list[SearchResult], count: int) -> bool:
+        # Brave documents `query.more_results_available`; a page may be short after deduplication.
+        flag = data.get("query", {}).get("more_results_available") if isinstance(data, dict) else None
+        return bool(flag) if isinstance(flag, bool) else super().has_more(data, results, count)

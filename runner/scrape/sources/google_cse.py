@@ -36,3 +36,10 @@ class GoogleCse(Provider):
     def rejected_message(self, status: int) -> str:
         # Google answers 400 "invalid argument" for an unknown cx.
         return f"search provider {self.name} rejected the request (HTTP {status}); check SEARCH_ENGINE_ID"
+
+    def has_more(self, data: Any, results: list[SearchResult], count: int) -> bool:
+        # The answer's `queries.nextPage` is present exactly when there is a next page.
+        queries = data.get("queries") if isinstance(data, dict) else None
+        if isinstance(queries, dict):
+            return bool(queries.get("nextPage")) and len(results) > 0
+        return super().has_more(data, results, count)

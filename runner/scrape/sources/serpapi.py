@@ -27,3 +27,10 @@ class SerpApi(Provider):
             result(item, "link", "snippet", offset + i + 1) for i, item in enumerate(items(data, "organic_results"))
         )
         return [r for r in found if r is not None]
+
+    def has_more(self, data: Any, results: list[SearchResult], count: int) -> bool:
+        # `serpapi_pagination.next` links the next page when there is one.
+        pagination = data.get("serpapi_pagination") if isinstance(data, dict) else None
+        if isinstance(pagination, dict):
+            return bool(pagination.get("next")) and len(results) > 0
+        return super().has_more(data, results, count)

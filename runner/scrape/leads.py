@@ -28,13 +28,15 @@ DIRECTORY_NAMES = frozenset(
         "linkedin", "facebook", "twitter", "instagram", "youtube", "tiktok", "pinterest", "reddit", "quora",
         "medium", "wikipedia", "wikidata", "crunchbase", "glassdoor", "indeed", "seek", "yelp", "yellowpages",
         "truelocal", "hotfrog", "zoominfo", "dnb", "bloomberg", "owler", "g2", "capterra", "getapp",
-        "softwareadvice", "trustpilot", "productreview", "builtin", "angel", "wellfound", "ycombinator",
-        "producthunt", "github", "gitlab", "google", "bing", "apple", "play", "amazon", "ebay", "gumtree",
-        "abr", "asic", "startupdaily", "smartcompany", "afr", "techcrunch", "forbes", "news", "clutch",
+        "softwareadvice", "trustpilot", "productreview", "builtin", "wellfound", "ycombinator",
+        "producthunt", "github", "gitlab", "google", "bing", "apple", "amazon", "ebay", "gumtree",
+        "abr", "asic", "startupdaily", "smartcompany", "afr", "techcrunch", "forbes", "clutch",
         "goodfirms", "sortlist", "designrush", "themanifest", "upwork", "fiverr", "tracxn", "pitchbook",
-        "rocketreach", "apollo", "lusha", "signalhire", "craft", "comparably", "ambitionbox", "x",
+        "rocketreach", "lusha", "signalhire", "comparably", "ambitionbox",
     }
 )  # fmt: skip
+# Names too common to match under any suffix: these exact domains only.
+DIRECTORY_DOMAINS = frozenset({"x.com", "angel.co", "craft.co", "apollo.io", "news.com.au", "news.google.com"})
 
 
 def company_domain(url: str) -> str | None:
@@ -59,8 +61,7 @@ def company_domain(url: str) -> str | None:
 def is_directory(domain: str) -> bool:
     if ":" in domain:
         return False
-    extracted = _TLD(domain)
-    return extracted.domain.lower() in DIRECTORY_NAMES or domain in DIRECTORY_NAMES
+    return domain in DIRECTORY_DOMAINS or _TLD(domain).domain.lower() in DIRECTORY_NAMES
 
 
 def home_url(url: str) -> str:

@@ -33,9 +33,15 @@ class Robots:
         return min(float(delay), MAX_CRAWL_DELAY_S) if delay else None
 
 
+def product_token(user_agent: str) -> str:
+    """'LeadEngineBot/0.1 (+https://...)' -> 'LeadEngineBot'."""
+    return user_agent.strip().split("/", 1)[0].split(" ", 1)[0] or user_agent
+
+
 def fetch_robots(session: SiteSession, origin: str) -> Robots:
     """The robots rules for origin (scheme://host[:port])."""
-    agent = session.settings.scrape_user_agent
+    # RFC 9309 §2.2.1: groups match the crawler's product token ("LeadEngineBot"), not its whole UA string.
+    agent = product_token(session.settings.scrape_user_agent)
     try:
         page = session.get(f"{origin}/robots.txt", html=False, max_bytes=MAX_ROBOTS_BYTES)
     except Blocked:

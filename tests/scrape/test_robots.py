@@ -139,3 +139,11 @@ def test_a_redirect_to_another_origin_obeys_that_origins_robots(scrape: Callable
     assert server.paths() == ["/robots.txt", "/"]
     assert target.paths() == ["/robots.txt"]
     assert report.pages == []
+
+
+def test_groups_match_the_product_token_not_the_whole_user_agent(scrape: Callable[[LocalServer], SiteReport]) -> None:
+    # The default user agent is "LeadEngineBot/0.1 (+https://leadengine.example/bot)": a group naming its URL
+    # is not ours.
+    with LocalServer(site_app(200, "User-agent: leadengine.example\nDisallow: /\n")) as server:
+        scrape(server)
+    assert sorted(server.paths()) == ["/", "/about", "/contact", "/robots.txt"]

@@ -86,7 +86,8 @@ def retry_delay_s(delays_s: tuple[int, ...], attempts_used: int) -> int:
 def wait_delay_s(delays_s: tuple[int, ...], wait_s: float) -> int:
     """The delay queue to park a message in when it must come back after `wait_s` (a job held by a live
     runner, or waiting for its backoff): the shortest configured delay that covers it, else the longest."""
-    ordered = sorted(set(delays_s))
+    # A 0 s step (allowed for retries) would spin a held message straight back: park it in a real delay.
+    ordered = sorted(delay for delay in set(delays_s) if delay > 0) or [0]
     return next((delay for delay in ordered if delay >= wait_s), ordered[-1])
 
 

@@ -63,3 +63,7 @@ def test_a_waiting_message_goes_to_the_shortest_delay_queue_that_covers_the_wait
     assert policy.wait_delay_s((10, 60, 300), 0.5) == 10
     assert policy.wait_delay_s((10, 60, 300), 45) == 60
     assert policy.wait_delay_s((10, 60, 300), 4000) == 300
+
+
+def test_a_waiting_message_is_never_parked_in_a_zero_second_delay_when_a_real_one_exists() -> None:
+    assert policy.wait_delay_s((0, 5, 30), 0) == 5

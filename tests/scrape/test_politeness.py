@@ -49,7 +49,7 @@ class Meter:
 
 def test_one_request_at_a_time_per_site_with_delay_and_bounded_sites(make_settings: Callable[..., Settings]) -> None:
     meter = Meter()
-    sites = [LocalServer(meter.app(i, latency=0.1)) for i in range(6)]
+    sites = [LocalServer(meter.app(i, latency=0.2)) for i in range(6)]
     try:
         results = [(f"{site.url}/", f"Site {i}", "") for i, site in enumerate(sites)]
         with LocalServer(serper_app(results)) as search:

@@ -142,9 +142,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500, help="operations per measurement (default 500)")
     parser.add_argument("--seconds", type=float, default=15, help="cap per measurement (default 15)")
-    args = parser.parse_args()
+    # parse_known_args: `python -m bench bench.enqueue` leaves the benchmark names in sys.argv.
+    args, _ = parser.parse_known_args()
 
     log_dir = Path(tempfile.mkdtemp(prefix="bench-enqueue-"))
+    saved_emulator_host = os.environ.get("FIRESTORE_EMULATOR_HOST")
     emulator = services.Emulator(log_dir)
     vhost = services.create_vhost("le-bench")
     function: services.Process | None = None
@@ -159,6 +161,8 @@ def main() -> None:
             "API_KEYS": json.dumps({KEY: USER}),
             "LOG_LEVEL": "warning",  # one JSON line per request would measure stderr, not the function
         }
+        # The raw Firestore peer's client reads the emulator from the environment; restored in `finally`
+        # because `make bench` runs the next benchmark in this same process.
         os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
         port = services.free_port()
         function = services.Process(
@@ -202,6 +206,10 @@ def main() -> None:
             function.stop()
         emulator.stop()
         services.delete_vhost(vhost)
+        if saved_emulator_host is None:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = saved_emulator_host
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ from __future__ import annotations
 import signal
 import time
 
+import pytest
+
 from tests.runner.harness import Runners, wait_for
 from tests.support import services
 
@@ -33,12 +35,15 @@ def test_a_runner_killed_mid_job_leaves_it_to_another_which_completes_it_once(ru
     assert not job["runner"].endswith(f"-{victim.pid}")
 
 
-def test_sigterm_mid_job_lets_it_finish_within_the_grace_period_and_exits_zero(runners: Runners) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_mid_job_lets_it_finish_within_the_grace_period_and_exits_zero(
+    runners: Runners, sig: int
+) -> None:
     runner = runners.start(RUNNER_SHUTDOWN_GRACE_S="10")
     runners.wait_started(runner)
     job_id = runners.submit("sleep=2", "leads=1")
     runners.wait_status(job_id, "running")
-    runner.signal(signal.SIGTERM)
+    runner.signal(sig)
     assert runner.wait(timeout=15) == 0
     job = runners.job(job_id)
     assert job["status"] == "succeeded" and job["attempts"] == 1 and runners.completions(job_id) == 1

@@ -1,0 +1,96 @@
+"""One delivery through JobProcessor in-process (the emulator, no broker): what it settles on when its
+attempt loses the job, when a handler swallows exceptions, and for each verdict of the job document."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+from leadengine.schemas import JobMessage
+from leadengine.settings import Settings, load_settings
+from leadengine.store import JobStore, utcnow
+from runner.errors import TransientJobError
+from runner.handler import JobContext
+from runner.processing import ACK, DEAD_LETTER, JobProcessor, Settlement
+
+REQUEST = {"industry": "SaaS", "geography": "Sydney", "keywords": [], "source_types": ["google"],
+           "search_query": "SaaS companies in Sydney", "filters": None, "max_leads": 10}  # fmt: skip
+
+
+def _settings() -> Settings:
+    return load_settings(runner_lease_s=1, job_max_attempts=2, job_retry_delays_s="1,2")
+
+
+def _job(store: JobStore) -> bytes:
+    job_id = str(uuid.uuid4())
+    store.create_job(store.new_job(job_id, "user-1", REQUEST, utcnow()))
+    return JobMessage.for_job(job_id, "user-1", REQUEST).body()
+
+
+def _job_id(body: bytes) -> str:
+    return JobMessage.model_validate_json(body).job_id
+
+
+def test_an_attempt_that_loses_its_job_to_another_drops_its_copy_and_writes_nothing(
+    base_env: dict[str, str], store: JobStore
+) -> None:
+    started = threading.Event()
+
+    def handler(ctx: JobContext) -> None:
+        started.set()
+        while True:  # runs until the runner takes the attempt back at a checkpoint
+            time.sleep(0.05)
+            ctx.checkpoint()
+
+    processor = JobProcessor(_settings(), store, handler, "runner-a")
+    body = _job(store)
+    job_id = _job_id(body)
+    result: list[Settlement] = []
+    worker = threading.Thread(target=lambda: result.append(processor.process(body)))
+    worker.start()
+    assert started.wait(10)
+    # Another runner took over (as after a lapsed lease): attempt 2 is theirs now.
+    store.job_ref(job_id).update({"attempts": 2, "lease": {"owner": "runner-b", "attempt": 2,
+                                                           "expires_at": utcnow()}})  # fmt: skip
+    worker.join(timeout=10)
+    assert result == [ACK]
+    job = store.get_job(job_id)
+    assert (
+        job["status"] == "running"
+        and job["lease"]["owner"] == "runner-b"
+        and job["history"][-1]["outcome"] == "running"
+    )
+
+
+def test_a_retry_settles_on_the_backoff_delay_and_the_last_attempt_on_a_dead_letter(
+    base_env: dict[str, str], store: JobStore
+) -> None:
+    def handler(ctx: JobContext) -> None:
+        raise TransientJobError("503 from the provider")
+
+    processor = JobProcessor(_settings(), store, handler, "runner-a")
+    body = _job(store)
+    assert processor.process(body) == Settlement("delay", 1)
+    store.job_ref(_job_id(body)).update({"retry_not_before": None})  # as if the backoff were over
+    assert processor.process(body) == DEAD_LETTER
+    job = store.get_job(_job_id(body))
+    assert job["status"] == "failed" and job["attempts"] == 2 and job["error"]["code"] == "attempts_exhausted"
+    assert processor.process(body) == ACK  # and any later copy is a duplicate
+
+
+def test_a_copy_arriving_during_the_backoff_is_parked_until_it_is_over(
+    base_env: dict[str, str], store: JobStore
+) -> None:
+    calls = []
+
+    def handler(ctx: JobContext) -> None:
+        calls.append(ctx.attempt)
+        raise TransientJobError("429")
+
+    settings = load_settings(runner_lease_s=1, job_max_attempts=3, job_retry_delays_s="5,30")
+    processor = JobProcessor(settings, store, handler, "runner-a")
+    body = _job(store)
+    assert processor.process(body) == Settlement("delay", 5)
+    assert processor.process(body) == Settlement("delay", 5)  # a duplicate copy: not an early attempt
+    assert calls == [1]

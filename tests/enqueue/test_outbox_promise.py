@@ -58,12 +58,17 @@ def test_broker_down_is_202_and_the_relay_process_publishes_it_later(
 def test_the_relay_route_publishes_what_the_broker_missed(
     function_env, function_factory, users: Users, job_store: JobStore, channel
 ) -> None:
-    _, down_url = function_factory(function_env, RABBITMQ_PORT=str(services.free_port()))
+    relay_env = {"RELAY_TOKEN": "relay-secret", "OUTBOX_GRACE_S": "0"}
+    _, down_url = function_factory(function_env, RABBITMQ_PORT=str(services.free_port()), **relay_env)
     response = httpx.post(f"{down_url}{SCRAPE}", json=VALID, headers=users.auth(users.bob), timeout=30)
     assert response.status_code == 202
     job_id = response.json()["job_id"]
+    # the broker is still down for this instance: the relay route says so, and the mark stays
+    down = httpx.post(f"{down_url}/internal/outbox/relay", headers={"X-Relay-Token": "relay-secret"}, timeout=30)
+    assert (down.status_code, down.json()["error"]["code"]) == (503, "service_unavailable")
+    assert "Retry-After" in down.headers and job_store.get_job(job_id)["outbox_due_at"] is not None
 
-    _, url = function_factory(function_env, RELAY_TOKEN="relay-secret", OUTBOX_GRACE_S="0")
+    _, url = function_factory(function_env, **relay_env)
     relay = f"{url}/internal/outbox/relay"
     assert httpx.post(relay).status_code == 401
     assert httpx.post(relay, headers={"X-Relay-Token": "guess"}).status_code == 401

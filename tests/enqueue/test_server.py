@@ -12,7 +12,12 @@ import httpx
 import hypothesis
 import schemathesis
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.enqueue.conftest import MAIN, VALID, Users, drain
 
@@ -81,7 +86,7 @@ def test_a_huge_declared_body_is_refused_without_being_read(server, users: Users
 
 @SCHEMA.parametrize()
 @hypothesis.settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     derandomize=True,
     suppress_health_check=list(hypothesis.HealthCheck),
@@ -93,5 +98,11 @@ def test_no_generated_request_gets_a_5xx(case, server, users: Users) -> None:
         base_url=url,
         headers=users.auth(users.alice),
         timeout=30,
-        checks=[not_a_server_error, status_code_conformance, content_type_conformance],
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+            response_headers_conformance,
+        ],
     )

@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import sys
-import threading
 
 from leadengine import log as logging_setup
 from leadengine.log import get_logger
@@ -59,12 +58,12 @@ def main(argv: list[str] | None = None) -> None:
         metrics_port=settings.runner_metrics_port or None, exit_when_idle_s=args.exit_when_idle,
     )  # fmt: skip
     code = consumer.run()
+    # Exit now, without joining threads: an attempt left for redelivery may still be inside its handler,
+    # and a Firestore call cut short by its deadline may still be waiting on the client's own retries.
+    logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    if any(t.is_alive() for t in threading.enumerate() if t.name.startswith("job-")):
-        # An attempt left for redelivery may still be inside its handler; do not wait on it at exit.
-        os._exit(code)
-    sys.exit(code)
+    os._exit(code)
 
 
 if __name__ == "__main__":

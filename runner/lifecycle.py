@@ -3,13 +3,17 @@ the lease alive, wait for a retry, finish. Status only moves forward, whatever t
 
 Each change is a read-modify-write in a Firestore transaction, which is what makes it right on real
 Firestore. The local emulator does not isolate transactions, so the one thing two runners may race for, the
-claim of attempt n, also rests on `create()` of `jobs/{id}/attempts/{n}`: only one create of an id succeeds.
+claim of attempt n, also rests on `create()` of `jobs/{id}/attempts/{n}-{created_at}`: only one create of an
+id succeeds.
 """
 
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -54,6 +58,9 @@ class Claim:
     attempts_used: int  # attempts in this round (replay starts a new round)
     runner_id: str
     started_at: datetime
+    # Unique to this claim: (runner, attempt) is not, e.g. when a job document is lost and recreated, and a
+    # write of an attempt that was given up on (a transaction past its deadline) must never pass for a new one.
+    token: str = ""
 
 
 def assess(job: dict[str, Any], now: datetime, max_attempts: int) -> Assessment:
@@ -80,7 +87,19 @@ def _owned(job: dict[str, Any] | None, claim: Claim) -> bool:
     if job is None or JobStatus(job["status"]).finished or int(job.get("attempts") or 0) != claim.attempt:
         return False
     lease = job.get("lease") or {}
-    return bool(lease.get("owner") == claim.runner_id and lease.get("attempt") == claim.attempt)
+    return bool(lease.get("token") == claim.token and lease.get("owner") == claim.runner_id)
+
+
+def _attempt_id(job: dict[str, Any], attempt: int) -> str:
+    """The id whose create() claims attempt n: the same for every runner reading this job, and new for a job
+    document that was deleted and created again (Firestore keeps a deleted document's subcollections)."""
+    created = job.get("created_at")
+    incarnation = int(created.timestamp() * 1_000_000) if isinstance(created, datetime) else 0
+    return f"{attempt}-{incarnation}"
+
+
+def _lease(owner: str, attempt: int, token: str, expires_at: datetime) -> dict[str, Any]:
+    return {"owner": owner, "attempt": attempt, "token": token, "expires_at": expires_at}
 
 
 def _history(job: dict[str, Any], entry: dict[str, Any] | None = None, **update: Any) -> list[dict[str, Any]]:
@@ -108,8 +127,22 @@ class Lifecycle:
         self.runner_id = runner_id
         self._max_attempts = settings.job_max_attempts
         self._lease = timedelta(seconds=settings.runner_lease_s)
+        # The client's BeginTransaction and Commit take no deadline and retry an outage for up to a minute,
+        # so a whole transaction is bounded here. One that still commits after we gave up is harmless: a
+        # late claim holds a lease that lapses, a late finish makes the parked copy a duplicate.
+        self._transaction_timeout_s = 3 * settings.firestore_timeout_s
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="firestore-transaction")
 
     def _transact(self, body: Callable[[firestore.Transaction], T]) -> T:
+        future = self._pool.submit(self._run_transaction, body)
+        try:
+            return future.result(timeout=self._transaction_timeout_s)
+        except FutureTimeout:
+            raise StoreUnavailable(
+                f"Firestore transaction did not finish within {self._transaction_timeout_s:g}s"
+            ) from None
+
+    def _run_transaction(self, body: Callable[[firestore.Transaction], T]) -> T:
         @firestore.transactional
         def run(transaction: firestore.Transaction) -> T:
             return body(transaction)
@@ -117,7 +150,7 @@ class Lifecycle:
         try:
             with self.store.unavailable_as_error():
                 return run(self.store.client.transaction())
-        except ValueError as e:  # the client's "transaction failed after N attempts" (contention)
+        except ValueError as e:  # "failed after N attempts" (contention), or a rollback after a failed begin
             raise StoreUnavailable(f"Firestore transaction did not commit: {e}") from e
 
     def _read(self, transaction: firestore.Transaction, job_id: str) -> dict[str, Any] | None:
@@ -155,8 +188,10 @@ class Lifecycle:
             if verdict.verdict is not Verdict.RUN:
                 return verdict
             attempt = int(job.get("attempts") or 0) + 1
+            token = uuid.uuid4().hex
             transaction.create(
-                ref.collection(ATTEMPTS).document(str(attempt)), {"runner": self.runner_id, "started_at": now}
+                ref.collection(ATTEMPTS).document(_attempt_id(job, attempt)),
+                {"runner": self.runner_id, "started_at": now},
             )
             entry = {"attempt": attempt, "runner": self.runner_id, "started_at": now, "finished_at": None,
                      "outcome": "running", "error": None}  # fmt: skip
@@ -168,12 +203,12 @@ class Lifecycle:
                     "started_at": job.get("started_at") or now,
                     "updated_at": now,
                     "runner": self.runner_id,
-                    "lease": {"owner": self.runner_id, "attempt": attempt, "expires_at": now + self._lease},
+                    "lease": _lease(self.runner_id, attempt, token, now + self._lease),
                     "retry_not_before": None,
                     "history": _history(job, entry),
                 },
             )
-            return Claim(job_id, attempt, verdict.attempts_used + 1, self.runner_id, now)
+            return Claim(job_id, attempt, verdict.attempts_used + 1, self.runner_id, now, token)
 
         try:
             return self._transact(claim)
@@ -189,7 +224,7 @@ class Lifecycle:
             job = self._read(transaction, claim.job_id)
             if job is None or not _owned(job, claim):
                 return None
-            lease = {"owner": claim.runner_id, "attempt": claim.attempt, "expires_at": utcnow() + self._lease}
+            lease = _lease(claim.runner_id, claim.attempt, claim.token, utcnow() + self._lease)
             transaction.update(ref, {"lease": lease})
             return job
 

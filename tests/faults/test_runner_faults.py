@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
+from leadengine.settings import load_settings
+from leadengine.store import JobStore
 from tests.runner.harness import Runners, wait_for
 from tests.support import services
 
@@ -113,3 +116,31 @@ def test_broker_connection_drops_and_restart_during_a_batch_lose_nothing_and_rep
         assert process.popen.poll() is None
     logs = runners.logs()
     assert "PRECONDITION_FAILED" not in logs and "unknown delivery tag" not in logs
+
+
+def test_a_firestore_outage_mid_job_parks_the_message_and_the_job_completes_after(
+    base_env: dict[str, str], log_dir: Path, vhost: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Firestore goes away while a job runs: the attempt fails as transient, nothing can be recorded, so the
+    message waits in a delay queue (never dropped, never acked unrecorded). The emulator comes back empty
+    (it keeps nothing on disk), so the parked seed-format message recreates the job, which then succeeds."""
+    emulator = services.Emulator(log_dir)
+    env = {**base_env, "FIRESTORE_EMULATOR_HOST": emulator.host, "GOOGLE_CLOUD_PROJECT": "leadengine-outage"}
+    for name in ("FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT"):
+        monkeypatch.setenv(name, env[name])
+    runners = Runners(env, log_dir, JobStore(load_settings()), vhost)
+    try:
+        runner = runners.start()
+        runners.wait_started(runner)
+        job_id = runners.submit("sleep=3", "leads=2")
+        runners.wait_status(job_id, "running")
+        emulator.stop()
+        wait_for(lambda: any(e.get("code") == "store_unavailable" for e in runners.events(runner, "message_failed")),
+                 30, "the runner parking the message while Firestore is away")  # fmt: skip
+        emulator = services.Emulator(log_dir, port=emulator.port)
+        job = runners.wait_status(job_id, timeout=60)
+        assert job["status"] == "succeeded" and job["lead_count"] == 2 and job["created_by"] == "seed_message"
+        assert runner.popen.poll() is None
+    finally:
+        runners.stop_all()
+        emulator.stop()

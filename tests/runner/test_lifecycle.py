@@ -2,7 +2,7 @@
 by their lease, status only forward, attempts counted across deliveries, and the operator's replay.
 
 The emulator does not isolate transactions, so the race test proves the claim's `create()` of
-`jobs/{id}/attempts/{n}`; on real Firestore the transaction around it serialises the claim as well."""
+`jobs/{id}/attempts/{n}-{created_at}`; on real Firestore the transaction around it serialises the claim as well."""
 
 from __future__ import annotations
 

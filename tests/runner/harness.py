@@ -16,6 +16,7 @@ import pika.exceptions
 from leadengine import topology
 from leadengine.errors import JobNotFound
 from leadengine.schemas import JobMessage
+from leadengine.settings import load_settings
 from leadengine.store import JobStore, utcnow
 from runner.deadletters import list_dead_letters
 from runner.lifecycle import Lifecycle
@@ -123,7 +124,7 @@ class Runners:
 
     def dead_letters(self) -> list[dict[str, Any]]:
         with _Channel(self.vhost) as channel:
-            return list_dead_letters(channel, Lifecycle(self.store, _LifecycleSettings(), "test"))
+            return list_dead_letters(channel, Lifecycle(self.store, load_settings(), "test"))
 
     def dead_lettered(self, job_id: str) -> int:
         return sum(1 for row in self.dead_letters() if row["job_id"] == job_id)
@@ -143,11 +144,6 @@ class Runners:
                 except json.JSONDecodeError:
                     continue
         return [line for line in lines if line.get("event") == event]
-
-
-class _LifecycleSettings:
-    job_max_attempts = 3
-    runner_lease_s = 2.0
 
 
 class _Channel:

@@ -19,7 +19,7 @@ from tenacity import RetryError, Retrying, retry_if_exception_type, stop_when_ev
 
 from leadengine import topology
 from leadengine.log import get_logger
-from runner import metrics
+from runner import metrics, policy
 from runner.processing import JobProcessor, Settlement
 
 log = get_logger(__name__)
@@ -180,9 +180,11 @@ class Consumer:
         """The worker thread: process, then ask the connection's thread to settle the delivery."""
         try:
             settlement = self._processor.process(delivery.body, redelivered=delivery.redelivered)
-        except Exception as e:  # a bug in the runner itself: park the message rather than hold it forever
-            log.exception("message_failed", code="internal_error", error=repr(e), action="delay")
-            settlement = Settlement("delay", self._delays[0])
+        except BaseException as e:  # a runner bug, or a handler's sys.exit(): park it rather than hold it forever
+            log.exception(
+                "message_failed", job_id=delivery.job_id, code="internal_error", error=repr(e), action="delay"
+            )
+            settlement = Settlement("delay", policy.wait_delay_s(self._delays, 0))
         try:
             delivery.connection.add_callback_threadsafe(functools.partial(self._settle, delivery, settlement))
         except pika.exceptions.AMQPError:

@@ -35,7 +35,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy leadengine runner functions devstack bench
+	$(VENV)/bin/mypy leadengine runner functions devstack bench deploy
 
 fmt: setup
 	$(VENV)/bin/ruff format .

@@ -18,8 +18,10 @@ from runner.consumer import Consumer
 from runner.errors import HandlerNotFound
 from runner.handler import load_handler
 from runner.processing import JobProcessor
+from runner.scrape.sources import credential_problem
 
 log = get_logger("runner")
+SCRAPE_HANDLER = "runner.scrape.handler:handle"
 
 
 def _seconds(text: str) -> float:
@@ -44,6 +46,11 @@ def main(argv: list[str] | None = None) -> None:
         handler = load_handler(settings.runner_handler)
     except HandlerNotFound as e:
         raise SystemExit(f"leadengine: invalid setting RUNNER_HANDLER: {e}") from None
+    if settings.runner_handler == SCRAPE_HANDLER:
+        # A runner that could only fail every job must not start: say which setting is missing instead.
+        problem = credential_problem(settings)
+        if problem is not None:
+            raise SystemExit(f"leadengine: missing setting {problem}")
     try:
         metrics.serve(settings)
     except OSError as e:

@@ -49,3 +49,20 @@ def test_a_handler_name_that_is_not_callable_fails_at_start_up(base_env: dict[st
 def test_exit_when_idle_must_be_a_positive_number(base_env: dict[str, str]) -> None:
     result = _start(base_env, "--exit-when-idle", "-5")
     assert result.returncode == 2 and "--exit-when-idle" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "variable"),
+    [
+        ({}, "SEARCH_API_KEY"),
+        ({"SEARCH_PROVIDER": "google_cse", "SEARCH_API_KEY": "k"}, "SEARCH_ENGINE_ID"),
+    ],
+)
+def test_the_scrape_runner_without_search_credentials_fails_at_start_up_naming_them(
+    base_env: dict[str, str], extra: dict[str, str], variable: str
+) -> None:
+    env = {k: v for k, v in base_env.items() if k not in {"RUNNER_HANDLER", "SEARCH_API_KEY", "SEARCH_API_URL"}}
+    result = _start({**env, **extra, "RUNNER_METRICS_PORT": "0"})
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0], result.stderr

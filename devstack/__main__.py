@@ -61,24 +61,40 @@ class Stack:
 
     def __init__(self) -> None:
         self.children: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+        self.restartable: dict[str, tuple[list[str], dict[str, str]]] = {}
         self.started_broker = False
         LOG_DIR.mkdir(exist_ok=True)
+        for old in LOG_DIR.glob("*.log"):
+            old.unlink()
 
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, args: list[str], env: dict[str, str], *, restart: bool = False
+    ) -> subprocess.Popen[bytes]:
         log_path = LOG_DIR / f"{name}.log"
-        with open(log_path, "wb") as log:
+        with open(log_path, "ab") as log:
             popen = subprocess.Popen(
                 args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         self.children.append((name, popen, log_path))
+        if restart:
+            self.restartable[name] = (args, env)
         return popen
 
     def check_alive(self) -> None:
-        for name, popen, log_path in self.children:
-            if popen.poll() is not None:
-                tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
-                raise SystemExit(f"[make run] {name} exited with code {popen.returncode}; last lines of {log_path}:\n"
-                                 + "\n".join(tail))  # fmt: skip
+        for index, (name, popen, log_path) in enumerate(self.children):
+            if popen.poll() is None:
+                continue
+            if name in self.restartable:
+                # A runner exits on purpose when a handler is stuck (exit 3): restart it, as Kubernetes would.
+                say(f"{name} exited with code {popen.returncode}; restarting it (log: {log_path})")
+                del self.children[index]
+                args, env = self.restartable[name]
+                self.start(name, args, env, restart=True)
+                return
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+            raise SystemExit(
+                f"[make run] {name} exited with code {popen.returncode}; last lines of {log_path}:\n" + "\n".join(tail)
+            )
 
     def stop(self) -> None:
         for _, popen, _ in reversed(self.children):
@@ -138,6 +154,33 @@ def start_demo(stack: Stack, env: dict[str, str]) -> None:
     env["SCRAPE_ALLOW_PRIVATE_NETWORKS"] = "true"
 
 
+class ProgressLines:
+    """The runners' `job_progress` log events for one job, as short lines (which step the scrape is at)."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.offsets: dict[Path, int] = {}
+
+    def new(self) -> list[str]:
+        lines = []
+        for path in sorted(LOG_DIR.glob("runner-*.log")):
+            with open(path, "rb") as log:
+                log.seek(self.offsets.get(path, 0))
+                chunk = log.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]
+            self.offsets[path] = self.offsets.get(path, 0) + len(complete)
+            for raw in complete.splitlines():
+                try:
+                    event = json.loads(raw)
+                except ValueError:
+                    continue
+                if event.get("event") == "job_progress" and event.get("job_id") == self.job_id:
+                    skip = {"event", "job_id", "level", "timestamp", "step", "logger"}
+                    details = " ".join(f"{k}={v}" for k, v in event.items() if k not in skip)
+                    lines.append(f"  {path.stem}: {event.get('step')} {details}")
+        return lines
+
+
 def show_leads(client: httpx.Client, job_id: str) -> int:
     count, token = 0, None
     while True:
@@ -166,8 +209,11 @@ def submit_and_follow(stack: Stack, base_url: str, api_key: str, timeout: float)
         job_id = response.json()["job_id"]
         say(f"job {job_id} accepted (202); following it")
         last, deadline = None, time.monotonic() + timeout
+        progress = ProgressLines(job_id)
         while True:
             stack.check_alive()
+            for line in progress.new():
+                say(line)
             job = client.get(f"/api/v1/jobs/{job_id}").json()
             state = (job["status"], job["attempts"], job["lead_count"])
             if state != last:
@@ -217,7 +263,10 @@ def main() -> None:
         stack.start("relay", [str(BIN / "python"), "-m", "leadengine.outbox"], env)
         for n in (1, 2):
             stack.start(
-                f"runner-{n}", [str(BIN / "python"), "-m", "runner"], {**env, "RUNNER_METRICS_PORT": str(9100 + n)}
+                f"runner-{n}",
+                [str(BIN / "python"), "-m", "runner"],
+                {**env, "RUNNER_METRICS_PORT": str(9100 + n)},
+                restart=True,
             )
         wait_port("127.0.0.1", args.port, "the enqueue function")
         time.sleep(0.5)

@@ -261,11 +261,17 @@ def main() -> None:
         stack.start("function", [str(BIN / "functions-framework"), "--source", "functions/enqueue/main.py",
                                  "--target", "enqueue", "--host", "127.0.0.1", "--port", str(args.port)], env)  # fmt: skip
         stack.start("relay", [str(BIN / "python"), "-m", "leadengine.outbox"], env)
+        # Two runners cannot share one metrics port: consecutive ports from RUNNER_METRICS_PORT when it is set,
+        # else free ones, so a second stack (or a test) on this machine never collides.
+        base_metrics = int(env["RUNNER_METRICS_PORT"]) if env.get("RUNNER_METRICS_PORT") else None
+        metrics_urls = []
         for n in (1, 2):
+            metrics_port = base_metrics + n - 1 if base_metrics else free_port()
+            metrics_urls.append(f"http://127.0.0.1:{metrics_port}/metrics")
             stack.start(
                 f"runner-{n}",
                 [str(BIN / "python"), "-m", "runner"],
-                {**env, "RUNNER_METRICS_PORT": str(9100 + n)},
+                {**env, "RUNNER_METRICS_PORT": str(metrics_port)},
                 restart=True,
             )
         wait_port("127.0.0.1", args.port, "the enqueue function")
@@ -274,6 +280,7 @@ def main() -> None:
         base_url = f"http://127.0.0.1:{args.port}"
         say(f"enqueue function on {base_url}; logs in {LOG_DIR}/")
         say(f"API key: {api_key}")
+        say(f"runner metrics: {', '.join(metrics_urls)}")
         if not args.no_demo_job:
             submit_and_follow(stack, base_url, api_key, args.follow_timeout)
         say("serving; press Ctrl+C to stop everything")

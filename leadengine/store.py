@@ -11,9 +11,11 @@ import binascii
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry
@@ -39,7 +41,8 @@ _UNAVAILABLE = (
     gexc.ResourceExhausted,
     gexc.Aborted,
 )
-_MAX_BATCH = 400  # under Firestore's 500 writes per batch
+_MAX_BATCH = 400
+T = TypeVar("T")  # under Firestore's 500 writes per batch
 
 
 def utcnow() -> datetime:
@@ -101,6 +104,8 @@ class JobStore:
         timeout = settings.firestore_timeout_s
         # Bounded: a Firestore outage must surface as StoreUnavailable within the timeout, not hang.
         self._call = {"timeout": timeout, "retry": Retry(initial=0.1, maximum=1.0, timeout=timeout)}
+        self._transaction_timeout_s = 3 * timeout
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="firestore-transaction")
 
     @property
     def client(self) -> firestore.Client:
@@ -112,6 +117,31 @@ class JobStore:
     def call_options(self) -> dict[str, Any]:
         """timeout/retry keyword arguments for a Firestore call, for code that talks to the client directly."""
         return dict(self._call)
+
+    def transact(self, body: Callable[[firestore.Transaction], T]) -> T:
+        """Run body(transaction) in a Firestore transaction bounded by 3 x FIRESTORE_TIMEOUT_S.
+
+        The client's BeginTransaction and Commit take no deadline and retry an outage for up to a minute, so the
+        whole transaction runs on a small pool and is given up on (StoreUnavailable) past the bound. Callers make
+        a commit that lands after that harmless (the runner fences its writes with a claim token)."""
+        future = self._pool.submit(self._run_transaction, body)
+        try:
+            return future.result(timeout=self._transaction_timeout_s)
+        except FutureTimeout:
+            raise StoreUnavailable(
+                f"Firestore transaction did not finish within {self._transaction_timeout_s:g}s"
+            ) from None
+
+    def _run_transaction(self, body: Callable[[firestore.Transaction], T]) -> T:
+        @firestore.transactional
+        def run(transaction: firestore.Transaction) -> T:
+            return body(transaction)
+
+        try:
+            with self.unavailable_as_error():
+                return run(self.client.transaction())
+        except ValueError as e:  # "failed after N attempts" (contention), or a rollback after a failed begin
+            raise StoreUnavailable(f"Firestore transaction did not commit: {e}") from e
 
     def job_ref(self, job_id: str) -> firestore.DocumentReference:
         return self.client.collection(JOBS).document(job_id)
@@ -232,10 +262,8 @@ class JobStore:
 
     def request_cancel(self, job_id: str, user_id: str) -> dict[str, Any]:
         """Cancel a job: a queued one at once, a running one at its next step (via cancel_requested)."""
-        transaction = self.client.transaction()
         ref = self.job_ref(job_id)
 
-        @firestore.transactional
         def cancel(transaction: firestore.Transaction) -> dict[str, Any]:
             snapshot = ref.get(transaction=transaction, **self._call)
             job = snapshot.to_dict() if snapshot.exists else None
@@ -252,8 +280,7 @@ class JobStore:
             job.update(changes)
             return job
 
-        with self.unavailable_as_error():
-            return cancel(transaction)  # type: ignore[no-any-return]
+        return self.transact(cancel)
 
     # --- leads --------------------------------------------------------------------------------------
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -21,7 +19,6 @@ from typing import Any, TypeVar
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from leadengine.errors import StoreUnavailable
 from leadengine.schemas import JobMessage, JobStatus
 from leadengine.store import JobStore, utcnow
 
@@ -127,31 +124,12 @@ class Lifecycle:
         self.runner_id = runner_id
         self._max_attempts = settings.job_max_attempts
         self._lease = timedelta(seconds=settings.runner_lease_s)
-        # The client's BeginTransaction and Commit take no deadline and retry an outage for up to a minute,
-        # so a whole transaction is bounded here. One that still commits after we gave up is harmless: a
-        # late claim holds a lease that lapses, a late finish makes the parked copy a duplicate.
-        self._transaction_timeout_s = 3 * settings.firestore_timeout_s
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="firestore-transaction")
 
     def _transact(self, body: Callable[[firestore.Transaction], T]) -> T:
-        future = self._pool.submit(self._run_transaction, body)
-        try:
-            return future.result(timeout=self._transaction_timeout_s)
-        except FutureTimeout:
-            raise StoreUnavailable(
-                f"Firestore transaction did not finish within {self._transaction_timeout_s:g}s"
-            ) from None
-
-    def _run_transaction(self, body: Callable[[firestore.Transaction], T]) -> T:
-        @firestore.transactional
-        def run(transaction: firestore.Transaction) -> T:
-            return body(transaction)
-
-        try:
-            with self.store.unavailable_as_error():
-                return run(self.store.client.transaction())
-        except ValueError as e:  # "failed after N attempts" (contention), or a rollback after a failed begin
-            raise StoreUnavailable(f"Firestore transaction did not commit: {e}") from e
+        # Bounded by the store (3 x FIRESTORE_TIMEOUT_S). A transaction that still commits after we gave up is
+        # harmless here: a late claim holds a lease that lapses, a late finish makes the parked copy a duplicate,
+        # and every write is fenced by the claim's token.
+        return self.store.transact(body)
 
     def _read(self, transaction: firestore.Transaction, job_id: str) -> dict[str, Any] | None:
         snapshot = self.store.job_ref(job_id).get(transaction=transaction, **self.store.call_options)

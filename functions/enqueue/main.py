@@ -183,8 +183,8 @@ def cancel(request: flask.Request, job_id: str) -> flask.Response:
     user_id = api_keys.authenticate(request)
     store = job_store()
     job_id = request_params.canonical_job_id(job_id)
-    # A bounded read first: beginning the cancel transaction is not bounded by FIRESTORE_TIMEOUT_S, so an
-    # outage would hang the request instead of answering 503. The transaction re-checks everything.
+    # A plain read first answers 404 and a Firestore outage (503) within one FIRESTORE_TIMEOUT_S; the
+    # transaction (bounded at three) re-checks everything.
     store.get_job(job_id, user_id)
     job = store.request_cancel(job_id, user_id)
     log.info("job_cancel_requested", job_id=job_id, user_id=user_id, status=job["status"])

@@ -147,11 +147,12 @@ def start_demo(stack: Stack, env: dict[str, str]) -> None:
     search_port = free_port()
     stack.start("demo", [str(BIN / "python"), "-m", "devstack.demo", "--search-port", str(search_port)], env)
     wait_port("127.0.0.1", search_port, "the demo search provider")
+    # The demo speaks serper's format; a provider set in the environment still wins, as every setting does.
     env.setdefault("SEARCH_PROVIDER", "serper")
     env["SEARCH_API_URL"] = f"http://127.0.0.1:{search_port}/search"
     env["SEARCH_API_KEY"] = "demo-key"
     # The demo's company sites live on loopback; real runs keep the private-network guard on.
-    env["SCRAPE_ALLOW_PRIVATE_NETWORKS"] = "true"
+    env.setdefault("SCRAPE_ALLOW_PRIVATE_NETWORKS", "true")
 
 
 class ProgressLines:
@@ -255,7 +256,7 @@ def main() -> None:
             raise SystemExit(f"[make run] port {args.port} is taken: is another `make run` running? (ENQUEUE_PORT)")
         stack.start("emulator", ["node", "emulator/server.js", env["FIRESTORE_EMULATOR_HOST"]], env)
         wait_port(emu_host, int(emu_port), "the Firestore emulator")
-        if not env.get("SEARCH_API_KEY"):
+        if not env.get("SEARCH_API_KEY") and not env.get("SEARCH_API_URL"):
             start_demo(stack, env)
             say("no SEARCH_API_KEY: using the bundled demo search provider and company sites")
         stack.start("function", [str(BIN / "functions-framework"), "--source", "functions/enqueue/main.py",

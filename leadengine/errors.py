@@ -39,6 +39,3 @@ class JobFinished(LeadEngineError):
         self.job_id = job_id
         self.status = status
 
-
-class InvalidMessage(LeadEngineError):
-    """A queue message is not a valid scrape job message (permanent: it will never parse)."""

@@ -38,4 +38,3 @@ class JobFinished(LeadEngineError):
         super().__init__(f"job {job_id} is already {status}")
         self.job_id = job_id
         self.status = status
-

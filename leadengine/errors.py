@@ -20,7 +20,15 @@ class StoreUnavailable(DependencyUnavailable):
 
 
 class PublishFailed(DependencyUnavailable):
-    """RabbitMQ did not confirm a publish after the bounded retries."""
+    """RabbitMQ did not confirm a publish after the bounded retries, or not within PUBLISH_TIMEOUT_S."""
+
+
+class PublishRejected(PublishFailed):
+    """RabbitMQ answered, but refused the message: a nack, or no queue took it (`mandatory`)."""
+
+
+class PublishPaused(PublishFailed):
+    """Not tried: a publish failed a moment ago, so the publisher waits before trying the broker again."""
 
 
 class JobNotFound(LeadEngineError):

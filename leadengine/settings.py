@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     rabbitmq_vhost: str = Field("/", min_length=1)
     # AMQP heartbeat; the runner's long jobs run off the connection thread so heartbeats keep flowing.
     rabbitmq_heartbeat_s: int = Field(60, ge=1, le=600)
+    # The longest any publish waits for the broker's confirm, retries included: a broker that stops answering
+    # with its socket open must cost a request this much, not minutes.
+    publish_timeout_s: float = Field(5.0, gt=0, le=60)
 
     # Firestore.
     google_cloud_project: str = Field("leadengine-local", min_length=1)

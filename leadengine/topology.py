@@ -3,6 +3,7 @@ import it. The work queue's arguments are exactly the seed's dead-letter form, s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pika
@@ -52,6 +53,54 @@ def job_properties(job_id: str, headers: dict[str, Any] | None = None) -> pika.B
         message_id=job_id,
         headers=headers,
     )
+
+
+# Headers the broker adds when it dead-letters; a message we publish again starts without them.
+_DEATH_HEADERS = frozenset({
+    "x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
+    "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason",
+})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One message as it goes on the wire: exchange, routing key, body and properties. Built here only, so
+    every message the project sends carries the properties of §4; `job_id` names it in logs and errors."""
+
+    routing_key: str
+    body: bytes
+    properties: pika.BasicProperties
+    job_id: str | None
+    exchange: str = ""
+
+
+def job_envelope(job_id: str, body: bytes) -> Envelope:
+    """A job's message to scrape_jobs (new jobs, relayed jobs, operator replays)."""
+    return Envelope(SCRAPE_JOBS, body, job_properties(job_id), job_id)
+
+
+def delayed_envelope(body: bytes, received: pika.BasicProperties, delay_s: int) -> Envelope:
+    """A delivery parked in the delay queue of `delay_s`: the same body and message id, persistent (a waiting
+    retry must survive a broker restart), without the broker's dead-letter headers."""
+    headers = {k: v for k, v in (received.headers or {}).items() if k not in _DEATH_HEADERS}
+    properties = pika.BasicProperties(
+        delivery_mode=pika.DeliveryMode.Persistent,
+        content_type=received.content_type or "application/json",
+        message_id=received.message_id,
+        headers=headers or None,
+    )
+    return Envelope(retry_queue_name(delay_s), body, properties, received.message_id)
+
+
+def dead_letter_envelope(body: bytes, received: pika.BasicProperties) -> Envelope:
+    """A delivery moved to failed_jobs by a publish (through dlx, as the broker's own dead-lettering routes it)."""
+    properties = pika.BasicProperties(
+        delivery_mode=pika.DeliveryMode.Persistent,
+        content_type=received.content_type or "application/json",
+        message_id=received.message_id,
+        headers=received.headers,
+    )
+    return Envelope(FAILED_JOBS, body, properties, received.message_id, exchange=DEAD_LETTER_EXCHANGE)
 
 
 def connection_parameters(settings: Any, *, heartbeat: int | None = None) -> pika.ConnectionParameters:

@@ -26,11 +26,13 @@ SECRET_FIELDS = {
 DELIBERATELY_DEFAULTED: dict[str, dict[str, str]] = {
     "function": {
         "rabbitmq_heartbeat_s": "60 s suits a request-scoped publisher connection",
+        "publish_timeout_s": "5 s bounds a publish inside a request; a job missed then is the relay's",
         "firestore_emulator_host": "unset on GCP: the client talks to the real Firestore",
         "relay_interval_s": "only the local relay loop sleeps on it; on GCP Cloud Scheduler's cron is the interval",
     },
     "runner": {
         "rabbitmq_heartbeat_s": "60 s; long jobs run off the connection thread, so heartbeats keep flowing",
+        "publish_timeout_s": "5 s bounds a delayed-retry publish; a failed one hands the message back",
         "firestore_emulator_host": "unset on GCP: the client talks to the real Firestore",
         "firestore_timeout_s": "the 5 s default per Firestore call fits a batch worker, which retries transient errors",
         "outbox_grace_s": "the relay is the function's route on GCP; the runner never relays",

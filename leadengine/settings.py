@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     scrape_max_page_bytes: int = Field(2_000_000, ge=1024, le=50_000_000)
     scrape_politeness_delay_s: float = Field(0.5, ge=0, le=60)  # between two requests to one site
     search_timeout_s: float = Field(20.0, gt=0, le=120)  # one search API call (read), the provider's latency
+    # The longest Retry-After a search call waits out itself on a provider's rate limit; longer ones fail
+    # the attempt (transient) and the runner retries the job later.
+    search_rate_limit_wait_s: float = Field(20.0, ge=0, le=300)
+    scrape_dns_timeout_s: float = Field(5.0, gt=0, le=60)  # one DNS lookup for a site fetch
+    # A site's Retry-After (429/503) is waited out up to this long; a longer one, or a third 429, gives the site up.
+    scrape_max_retry_after_s: float = Field(10.0, ge=0, le=120)
     # --- scraping settings above (owned by runner/scrape) ---
 
     # Runner.

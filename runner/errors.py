@@ -31,6 +31,19 @@ class PermanentJobError(JobError):
     code = "permanent_error"
 
 
+class SearchRateLimited(TransientJobError):
+    """The search provider keeps asking us to slow down beyond what one call waits for: retry later."""
+
+    code = "search_rate_limited"
+
+
+class SearchQuotaExhausted(PermanentJobError):
+    """The search account has no searches left (monthly credits, daily quota): retrying cannot help until
+    someone adds credits or the quota resets, so the job fails at once with its own code."""
+
+    code = "search_quota_exhausted"
+
+
 class JobCancelled(JobError):
     """The user cancelled the job; raised at the handler's next checkpoint."""
 

@@ -1,5 +1,6 @@
-"""The demo search provider: Serper's format (POST /search, X-API-KEY, JSON {q, num, page} -> organic[]).
-Any query gets the demo companies' sites; a `site:linkedin.com/company` query gets LinkedIn company URLs."""
+"""The demo search provider: Serper's format (POST /search, X-API-KEY, JSON {q, num, page, gl} -> organic[]).
+Any query gets the demo companies' sites; a `site:linkedin.com/company` query gets LinkedIn company URLs.
+Like the real API, pages are Google's: 9 and 8 organic results in turn whatever `num` asks, pages 1..10."""
 
 from __future__ import annotations
 
@@ -9,6 +10,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from devstack.demo.companies import DIRECTORY_RESULTS, LINKEDIN_RESULTS
+
+PAGE_SIZES = (9, 8)  # organic results on Google's pages, in turn
+MAX_PAGES = 10  # Serper's documented depth
+
+
+def google_page(results: list[tuple[str, str, str]], page: int) -> tuple[int, list[tuple[str, str, str]]]:
+    """The 1-based `page` of `results` as Google serves it, with the offset of its first result."""
+    if page > MAX_PAGES:
+        return 0, []
+    start = sum(PAGE_SIZES[p % 2] for p in range(page - 1))
+    return start, results[start : start + PAGE_SIZES[(page - 1) % 2]]
 
 
 class SearchServer:
@@ -22,28 +34,30 @@ class SearchServer:
 
             def do_POST(self) -> None:
                 if self.path.split("?", 1)[0] != "/search":
-                    self._json(404, {"message": "Not found"})
+                    self._json(404, {"message": "Not found", "statusCode": 404})
                     return
                 try:
                     body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                     query = str(body.get("q") or "")
                     num = max(1, min(100, int(body.get("num") or 10)))
                     page = max(1, int(body.get("page") or 1))
+                    gl = str(body.get("gl") or "us")
                 except (ValueError, TypeError, AttributeError):
                     self._json(400, {"message": "Invalid request", "statusCode": 400})
                     return
-                server.requests.append({"q": query, "num": num, "page": page, "has_key": "X-API-KEY" in self.headers})
                 linkedin = "site:linkedin.com" in query.lower()
                 results = list(LINKEDIN_RESULTS) if linkedin else server.web_results
-                chosen = results[(page - 1) * num : page * num]
+                start, chosen = google_page(results, page)
+                server.requests.append(
+                    {"q": query, "num": num, "page": page, "gl": body.get("gl"), "organic": len(chosen),
+                     "has_key": "X-API-KEY" in self.headers}
+                )  # fmt: skip
                 organic = [
-                    {"title": title, "link": link, "snippet": snippet, "position": (page - 1) * num + i + 1}
+                    {"title": title, "link": link, "snippet": snippet, "position": start + i + 1}
                     for i, (link, title, snippet) in enumerate(chosen)
                 ]
-                self._json(
-                    200,
-                    {"searchParameters": {"q": query, "num": num, "page": page, "type": "search"}, "organic": organic},
-                )
+                parameters = {"q": query, "gl": gl, "num": num, "page": page, "type": "search", "engine": "google"}
+                self._json(200, {"searchParameters": parameters, "organic": organic, "credits": 1})
 
             def _json(self, status: int, data: Any) -> None:
                 payload = json.dumps(data).encode()

@@ -4,6 +4,7 @@ and a connection that goes to the exact address the SSRF guard checked."""
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import ssl
 import threading
@@ -282,6 +283,27 @@ class SiteSession:
             truncated=truncated,
             hops=hops,
         )
+
+
+def retry_after_s(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a Retry-After header asks for (RFC 9110 §10.2.3: delay-seconds or an HTTP-date), or None
+    when there is none or it cannot be read. A date in the past is 0."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
 
 
 def origin_of(url: str) -> str:

@@ -51,24 +51,29 @@ def run_job(ctx: JobContext, network: Network) -> list[Lead]:
     if problem:
         raise PermanentJobError(problem, code="search_not_configured")
     query = message.query()
+    # The geography's country goes to the provider too: without it Serper and Brave search as if from
+    # the US (worst when the user wrote their own search_query), SerpApi from its proxy's location.
+    region = region_for_geography(message.geography)
     provider = provider_for(settings)
     try:
         candidates = Candidates()
         companies = LinkedInCompanies()
         if "google" in message.source_types:
-            _search_websites(ctx, provider, query, candidates)
+            _search_websites(ctx, provider, query, region, candidates)
         if "linkedin" in message.source_types:
-            _search_linkedin(ctx, provider, query, companies)
+            _search_linkedin(ctx, provider, query, region, companies)
     finally:
         provider.close()
-    scrape = _Scrape(ctx, network, region_for_geography(message.geography), companies)
+    scrape = _Scrape(ctx, network, region, companies)
     return scrape.run(candidates.ordered())
 
 
-def _search_websites(ctx: JobContext, provider: Provider, query: str, candidates: Candidates) -> None:
+def _search_websites(
+    ctx: JobContext, provider: Provider, query: str, region: str | None, candidates: Candidates
+) -> None:
     ctx.checkpoint()
     results = 0
-    for page in provider.pages(query):
+    for page in provider.pages(query, region):
         results += len(page)
         for found in page:
             candidates.add(found)
@@ -78,10 +83,12 @@ def _search_websites(ctx: JobContext, provider: Provider, query: str, candidates
     ctx.progress("searched", source="google", provider=provider.name, results=results, companies=len(candidates))
 
 
-def _search_linkedin(ctx: JobContext, provider: Provider, query: str, companies: LinkedInCompanies) -> None:
+def _search_linkedin(
+    ctx: JobContext, provider: Provider, query: str, region: str | None, companies: LinkedInCompanies
+) -> None:
     ctx.checkpoint()
     results = 0
-    for page in provider.pages(linkedin_query(query)):
+    for page in provider.pages(linkedin_query(query), region):
         results += len(page)
         for found in page:
             companies.add(company_from_result(found))

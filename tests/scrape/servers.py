@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +22,7 @@ class Hit:
         self.raw_path = handler.path
         self.headers = {k.lower(): v for k, v in handler.headers.items()}
         self.body = body
+        self.at = time.monotonic()  # when the server got the request: politeness is asserted on these
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -119,18 +121,29 @@ class LocalServer:
         self.close()
 
 
+GOOGLE_PAGE_SIZES = (9, 8)  # organic results on Google's pages alternate like this, whatever `num` asks
+
+
+def google_page(results: list[Any], page: int) -> tuple[int, list[Any]]:
+    """The 1-based `page` of `results` as Google serves it: short pages of 8-9 organic results. Returns
+    the offset of the page's first result and the page."""
+    start = sum(GOOGLE_PAGE_SIZES[p % 2] for p in range(page - 1))
+    return start, results[start : start + GOOGLE_PAGE_SIZES[(page - 1) % 2]]
+
+
 def serper_app(results: list[tuple[str, str, str]], linkedin: list[tuple[str, str, str]] | None = None) -> App:
-    """A search API in Serper's format over fixed results: (link, title, snippet)."""
+    """A search API in Serper's format over fixed results: (link, title, snippet), in Google's short pages."""
 
     def app(r: Responder, hit: Hit) -> None:
         body = hit.json()
-        num, page = int(body.get("num", 10)), int(body.get("page", 1))
+        page = int(body.get("page", 1))
         chosen = (linkedin or []) if "site:linkedin.com" in body["q"] else results
+        start, shown = google_page(chosen, page) if page <= 10 else (0, [])
         organic = [
-            {"title": t, "link": link, "snippet": s, "position": (page - 1) * num + i + 1}
-            for i, (link, t, s) in enumerate(chosen[(page - 1) * num : page * num])
+            {"title": t, "link": link, "snippet": s, "position": start + i + 1} for i, (link, t, s) in enumerate(shown)
         ]
-        r.json(200, {"organic": organic})
+        parameters = {"q": body["q"], "gl": body.get("gl", "us"), "type": "search", "num": body.get("num", 10)}
+        r.json(200, {"searchParameters": parameters, "organic": organic, "credits": 1})
 
     return app
 

@@ -4,16 +4,25 @@ never in an error message or a log line."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from devstack.demo.search import SearchServer
 from leadengine.settings import Settings
-from runner.errors import PermanentJobError, TransientJobError
+from runner.errors import PermanentJobError, SearchQuotaExhausted, SearchRateLimited, TransientJobError
+from runner.policy import Action, decide
+from runner.scrape.fetch import Network
+from runner.scrape.handler import run_job
 from runner.scrape.sources import PROVIDERS, credential_problem, provider_for
-from tests.scrape.servers import Hit, LocalServer, Responder
+from runner.scrape.ssrf import Guard
+from tests.scrape.context import CollectingContext
+from tests.scrape.servers import Hit, LocalServer, Responder, google_page, serper_app
 
 KEY = "sk-test-0123456789abcdef-SECRET"
 POOL = [(f"https://company{i}.example.com/", f"Company {i} | Sydney SaaS", f"Snippet {i}") for i in range(35)]
@@ -23,10 +32,64 @@ PATHS = {
     "serpapi": "/search.json",
     "google_cse": "/customsearch/v1",
 }
+Answer = tuple[int, dict[str, Any], dict[str, str]]  # status, JSON body, headers
+
+
+# Each provider's documented error answers (status and body) for a bad key, an exhausted quota and a
+# short rate limit. Serper: {"message", "statusCode"}; Brave: ErrorResponse with a code; SerpApi:
+# {"error": "<text>"}; Google: its API error with `status`, `errors[].reason` and ErrorInfo `details`.
+def _google_error(code: int, status: str, message: str, reason: str) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "errors": [
+                {"message": message, "domain": "global", "reason": "rateLimitExceeded" if code == 429 else "badRequest"}
+            ],
+            "status": status,
+            "details": [
+                {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com"}
+            ],
+        }
+    }
+
+
+def _brave_error(status: int, code: str, detail: str, component: str) -> dict[str, Any]:
+    return {
+        "type": "ErrorResponse",
+        "error": {"id": "5d832250-9396-4f6e-b84a-2a1fe524cd7d", "status": status, "code": code, "detail": detail,
+                  "meta": {"component": component}},
+        "time": 1663072993,
+    }  # fmt: skip
+
+
+ERRORS: dict[str, dict[str, Answer]] = {
+    "serper": {
+        "bad_key": (403, {"message": "Unauthorized.", "statusCode": 403}, {}),
+        "quota": (400, {"message": "Not enough credits", "statusCode": 400}, {}),
+        "rate": (429, {"message": "Too many requests", "statusCode": 429}, {}),
+    },
+    "brave": {
+        "bad_key": (422, _brave_error(422, "SUBSCRIPTION_TOKEN_INVALID", "The provided subscription token is invalid.", "authentication"), {}),
+        "quota": (429, _brave_error(429, "QUOTA_LIMITED", "Request quota limit exceeded for plan.", "rate_limiter"), {"X-RateLimit-Reset": "1, 1419704"}),
+        "rate": (429, _brave_error(429, "RATE_LIMITED", "Request rate limit exceeded for plan.", "rate_limiter"), {"X-RateLimit-Reset": "1, 1419704"}),
+    },
+    "serpapi": {
+        "bad_key": (401, {"error": "Invalid API key. Your API key should be here: https://serpapi.com/manage-api-key"}, {}),
+        "quota": (429, {"error": "Your account has run out of searches."}, {}),
+        "rate": (429, {"error": "The number of requests exceeds the hourly throughput limit."}, {}),
+    },
+    "google_cse": {
+        "bad_key": (400, _google_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", "API_KEY_INVALID"), {}),
+        "quota": (429, _google_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Queries' and limit 'Queries per day' of service 'customsearch.googleapis.com' for consumer 'project_number:123'.", "RATE_LIMIT_EXCEEDED"), {}),
+        "rate": (429, _google_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'customsearch.googleapis.com' for consumer 'project_number:123'.", "RATE_LIMIT_EXCEEDED"), {}),
+    },
+}  # fmt: skip
 
 
 def provider_app(provider: str, status: int = 200) -> Callable[[Responder, Hit], None]:
-    """A server in the provider's documented format over POOL."""
+    """A server in the provider's documented format over POOL: Serper and SerpApi in Google's short pages
+    of 8-9 organic results, Brave up to `count`, the Custom Search API up to `num`."""
 
     def app(r: Responder, hit: Hit) -> None:
         if status != 200:
@@ -35,12 +98,14 @@ def provider_app(provider: str, status: int = 200) -> Callable[[Responder, Hit],
         q = hit.query
         if provider == "serper":
             body = hit.json()
-            num, start = body["num"], (body["page"] - 1) * body["num"]
+            start, shown = google_page(POOL, body["page"])
             items = [
                 {"title": t, "link": link, "snippet": s, "position": start + i + 1}
-                for i, (link, t, s) in enumerate(POOL[start : start + num])
+                for i, (link, t, s) in enumerate(shown)
             ]
-            r.json(200, {"searchParameters": {"q": body["q"]}, "organic": items})
+            r.json(
+                200, {"searchParameters": {"q": body["q"], "gl": body.get("gl", "us")}, "organic": items, "credits": 1}
+            )
         elif provider == "brave":
             num = int(q["count"])
             start = int(q["offset"]) * num  # Brave's offset counts pages
@@ -50,20 +115,19 @@ def provider_app(provider: str, status: int = 200) -> Callable[[Responder, Hit],
                 200,
                 {
                     "type": "search",
-                    "query": {"more_results_available": more},
+                    "query": {"original": q["q"], "more_results_available": more},
                     "web": {"type": "search", "results": items},
                 },
             )
         elif provider == "serpapi":
-            num, start = int(q.get("num", 10)), int(q["start"])
+            page = int(q["start"]) // 10 + 1
+            start, shown = google_page(POOL, page)
             items = [
                 {"position": start + i + 1, "title": t, "link": link, "snippet": s}
-                for i, (link, t, s) in enumerate(POOL[start : start + num])
+                for i, (link, t, s) in enumerate(shown)
             ]
-            pagination = {
-                "current": start // 10 + 1,
-                **({"next": "https://serpapi.com/search.json?start=..."} if start + num < len(POOL) else {}),
-            }
+            more = start + len(shown) < len(POOL)
+            pagination = {"current": page, **({"next": "https://serpapi.com/search.json?start=..."} if more else {})}
             r.json(
                 200,
                 {"search_metadata": {"status": "Success"}, "organic_results": items, "serpapi_pagination": pagination},
@@ -82,18 +146,39 @@ def provider_app(provider: str, status: int = 200) -> Callable[[Responder, Hit],
     return app
 
 
-def settings_for(make_settings: Callable[..., Settings], provider: str, server: LocalServer) -> Settings:
-    return make_settings(
-        search_provider=provider,
-        search_api_url=f"{server.url}{PATHS[provider]}",
-        search_api_key=KEY,
-        search_engine_id="cx-123",
-    )
+def answering(provider: str, answers: Callable[[int], Answer | None]) -> Callable[[Responder, Hit], None]:
+    """The provider's server, except that the n-th request (0-based) gets `answers(n)` when not None."""
+    normal = provider_app(provider)
+    count = itertools.count()
+
+    def app(r: Responder, hit: Hit) -> None:
+        answer = answers(next(count))
+        if answer is None:
+            normal(r, hit)
+        else:
+            status, body, headers = answer
+            r.send(status, json.dumps(body), "application/json", **headers)
+
+    return app
 
 
-def collect(provider: Any, query: str, wanted: int) -> list[Any]:
+def settings_for(
+    make_settings: Callable[..., Settings], provider: str, server: LocalServer, **overrides: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "search_provider": provider,
+        "search_api_url": f"{server.url}{PATHS[provider]}",
+        "search_api_key": KEY,
+        "search_engine_id": "cx-123",
+        "search_rate_limit_wait_s": 0.0,  # no waiting unless a test is about it
+    }
+    values.update(overrides)
+    return make_settings(**values)
+
+
+def collect(provider: Any, query: str, wanted: int, country: str | None = None) -> list[Any]:
     results: list[Any] = []
-    for page in provider.pages(query):
+    for page in provider.pages(query, country):
         results.extend(page)
         if len(results) >= wanted:
             break
@@ -128,7 +213,7 @@ def test_brave_gets_with_subscription_token(make_settings: Callable[..., Setting
     assert (hit.method, hit.path) == ("GET", "/res/v1/web/search")
     assert hit.headers["x-subscription-token"] == KEY
     assert hit.headers["accept"] == "application/json"
-    assert hit.query == {"q": "saas sydney", "count": "20", "offset": "0"}
+    assert hit.query == {"q": "saas sydney", "count": "20", "offset": "0", "text_decorations": "false"}
 
 
 def test_serpapi_gets_with_api_key_parameter(make_settings: Callable[..., Settings]) -> None:
@@ -147,7 +232,7 @@ def test_google_cse_gets_with_key_and_cx(make_settings: Callable[..., Settings])
     assert hit.query == {"key": KEY, "cx": "cx-123", "q": "saas sydney", "num": "10", "start": "1"}
 
 
-PAGING = {
+PAGING: dict[str, tuple[list[object], Callable[[Hit], object]]] = {
     # provider: (the page parameter of each request while collecting 25 results, how it is read)
     "serper": ([1, 2, 3], lambda h: h.json()["page"]),
     "brave": (["0", "1"], lambda h: h.query["offset"]),
@@ -172,7 +257,9 @@ def test_paging_stops_when_the_api_has_no_more(make_settings: Callable[..., Sett
     with LocalServer(provider_app(name)) as server:
         results = collect(provider_for(settings_for(make_settings, name, server)), "q", 500)
     assert [r.link for r in results] == [link for link, _, _ in POOL]
-    assert len(server.hits) == (2 if name == "brave" else 4)  # the last page (short, or flagged last) ends it
+    # Google's short pages of 9 and 8 are no reason to stop: Serper pages on to its first empty page (6),
+    # SerpApi to the page without `next` (5); Brave and the Custom Search API stop where flagged (2, 4).
+    assert len(server.hits) == {"serper": 6, "serpapi": 5, "brave": 2, "google_cse": 4}[name]
 
 
 @pytest.mark.parametrize("name", sorted(PROVIDERS))
@@ -196,7 +283,7 @@ def test_rejected_credentials_fail_permanently_naming_the_setting(
 
 @pytest.mark.parametrize("name", sorted(PROVIDERS))
 @pytest.mark.parametrize("status", [429, 500, 502, 503])
-def test_rate_limits_and_server_errors_are_transient(
+def test_rate_limits_and_server_errors_are_transient_when_not_waited_for(
     make_settings: Callable[..., Settings],
     name: str,
     status: int,
@@ -279,3 +366,149 @@ def _assert_key_nowhere(error: Exception, caplog: pytest.LogCaptureFixture, caps
     captured = capsys.readouterr()
     for text in (str(error), repr(error), caplog.text, captured.out, captured.err):
         assert KEY not in text
+
+
+def test_serper_pages_past_short_pages_up_to_its_ten_pages(make_settings: Callable[..., Settings]) -> None:
+    many = [(f"https://firm{i}.example.com/", f"Firm {i}", "") for i in range(200)]
+    with LocalServer(serper_app(many)) as server:
+        results = collect(provider_for(settings_for(make_settings, "serper", server)), "q", 500)
+    assert [hit.json()["page"] for hit in server.hits] == list(range(1, 11))  # never an 11th page
+    assert len(results) == 85 and [r.link for r in results] == [link for link, _, _ in many[:85]]
+
+
+COUNTRY_HINT = {
+    # provider: how the fake received the hint
+    "serper": lambda hit: hit.json().get("gl"),
+    "brave": lambda hit: hit.query.get("country"),
+    "serpapi": lambda hit: hit.query.get("gl"),
+    "google_cse": lambda hit: hit.query.get("gl"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROVIDERS))
+@pytest.mark.parametrize(
+    ("country", "expected"),
+    [
+        ("AU", {"serper": "au", "brave": "AU", "serpapi": "au", "google_cse": "au"}),
+        # Google's country list spells the United Kingdom "uk"; Brave's list has GB.
+        ("GB", {"serper": "uk", "brave": "GB", "serpapi": "uk", "google_cse": "uk"}),
+        # Ireland is not on Brave's documented list: Brave gets no country rather than a 422.
+        ("IE", {"serper": "ie", "brave": None, "serpapi": "ie", "google_cse": "ie"}),
+        (None, {"serper": None, "brave": None, "serpapi": None, "google_cse": None}),
+    ],
+)
+def test_each_provider_is_given_the_jobs_country(
+    make_settings: Callable[..., Settings], name: str, country: str | None, expected: dict[str, str | None]
+) -> None:
+    with LocalServer(provider_app(name)) as server:
+        collect(provider_for(settings_for(make_settings, name, server)), "saas", 25, country)
+    assert len(server.hits) > 1
+    assert {COUNTRY_HINT[name](hit) for hit in server.hits} == {expected[name]}
+
+
+def test_a_jobs_geography_reaches_the_search_as_its_country(make_settings: Callable[..., Settings]) -> None:
+    with LocalServer(serper_app(POOL[:3], linkedin=[])) as search:
+        settings = make_settings(search_api_url=f"{search.url}/search", scrape_allow_private_networks=True)
+        ctx = CollectingContext(
+            settings, geography="London, United Kingdom", source_types=["google", "linkedin"],
+            search_query="roofers in my area", max_leads=1,
+        )  # fmt: skip
+        # The sites cannot be reached (port 9): the test is about the search requests.
+        offline = Guard(allow_private=True, resolver=lambda host: ["93.184.215.14"])
+        run_job(ctx, Network(offline, route=lambda address, port: ("127.0.0.1", 9)))
+    assert [(hit.json()["q"], hit.json()["gl"]) for hit in search.hits] == [
+        ("roofers in my area", "uk"),
+        ("site:linkedin.com/company roofers in my area", "uk"),
+    ]
+
+
+def test_the_demo_search_answers_short_pages_and_receives_the_country(make_settings: Callable[..., Settings]) -> None:
+    results = [(f"https://demo{i}.example/", f"Demo {i}", "") for i in range(30)]
+    server = SearchServer(results).start()
+    try:
+        settings = make_settings(search_api_url=server.url)
+        found = collect(provider_for(settings), "saas", 500, "AU")
+    finally:
+        server.stop()
+    assert [r.link for r in found] == [link for link, _, _ in results]
+    assert [(req["page"], req["gl"], req["organic"]) for req in server.requests] == [
+        (1, "au", 9), (2, "au", 8), (3, "au", 9), (4, "au", 4), (5, "au", 0),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(PROVIDERS))
+def test_exhausted_quota_fails_the_job_at_once_with_its_own_code(
+    make_settings: Callable[..., Settings],
+    name: str,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    quota = ERRORS[name]["quota"]
+    # Even with time to wait, an exhausted quota is not waited for: it would fail the same way every time.
+    with LocalServer(answering(name, lambda n: quota)) as server, pytest.raises(SearchQuotaExhausted) as caught:
+        collect(provider_for(settings_for(make_settings, name, server, search_rate_limit_wait_s=10)), "q", 5)
+    assert len(server.hits) == 1
+    assert caught.value.code == "search_quota_exhausted" and "no searches left" in caught.value.message
+    decision = decide(caught.value, attempts_used=1, max_attempts=3)
+    assert (decision.action, decision.code) == (Action.FAIL, "search_quota_exhausted")
+    _assert_key_nowhere(caught.value, caplog, capsys)
+
+
+@pytest.mark.parametrize("name", sorted(PROVIDERS))
+def test_a_bad_key_is_blamed_on_search_api_key(
+    make_settings: Callable[..., Settings],
+    name: str,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    bad_key = ERRORS[name]["bad_key"]
+    with LocalServer(answering(name, lambda n: bad_key)) as server, pytest.raises(PermanentJobError) as caught:
+        collect(provider_for(settings_for(make_settings, name, server)), "q", 5)
+    assert caught.value.code == "search_auth_failed"
+    assert "check SEARCH_API_KEY" in caught.value.message
+    assert "SEARCH_API_URL" not in caught.value.message and "SEARCH_ENGINE_ID" not in caught.value.message
+    _assert_key_nowhere(caught.value, caplog, capsys)
+
+
+@pytest.mark.parametrize("name", sorted(PROVIDERS))
+def test_a_short_rate_limit_is_waited_out_within_the_call(make_settings: Callable[..., Settings], name: str) -> None:
+    status, body, headers = ERRORS[name]["rate"]
+    limited: Answer = (status, body, {**headers, "Retry-After": "1"})
+    # The second request (the second page) is rate limited once.
+    with LocalServer(answering(name, lambda n: limited if n == 1 else None)) as server:
+        results = collect(provider_for(settings_for(make_settings, name, server, search_rate_limit_wait_s=5)), "q", 25)
+    assert [r.link for r in results] == [link for link, _, _ in POOL[: len(results)]] and len(results) >= 25
+    pages = [PAGING[name][1](hit) for hit in server.hits]
+    assert pages[:3] == [PAGING[name][0][0], PAGING[name][0][1], PAGING[name][0][1]]  # page 2 again, not page 1
+    assert server.hits[2].at - server.hits[1].at >= 0.95  # Retry-After, as the server saw it
+
+
+@pytest.mark.parametrize("name", ["serper", "brave"])
+def test_a_rate_limit_in_the_middle_of_paging_keeps_the_pages_found(
+    make_settings: Callable[..., Settings], name: str
+) -> None:
+    status, body, headers = ERRORS[name]["rate"]
+    limited: Answer = (status, body, {**headers, "Retry-After": "0.2"})
+    with LocalServer(answering(name, lambda n: limited if n >= 1 else None)) as server:
+        results = collect(provider_for(settings_for(make_settings, name, server, search_rate_limit_wait_s=5)), "q", 500)
+    first_page = 9 if name == "serper" else 20
+    assert [r.link for r in results] == [link for link, _, _ in POOL[:first_page]]
+    pages = [PAGING[name][1](hit) for hit in server.hits]
+    assert pages.count(PAGING[name][0][0]) == 1  # the search never starts over
+    assert len(server.hits) == 4  # page 1, then page 2 three times (two waits), then it stops
+
+
+@pytest.mark.parametrize("name", sorted(PROVIDERS))
+def test_a_rate_limit_longer_than_the_wait_budget_fails_the_attempt_at_once(
+    make_settings: Callable[..., Settings], name: str
+) -> None:
+    status, body, headers = ERRORS[name]["rate"]
+    long_limit: Answer = (status, body, {**headers, "Retry-After": "3600"})
+    started = time.monotonic()
+    with LocalServer(answering(name, lambda n: long_limit)) as server, pytest.raises(SearchRateLimited) as caught:
+        collect(provider_for(settings_for(make_settings, name, server, search_rate_limit_wait_s=5)), "q", 5)
+    assert time.monotonic() - started < 2 and len(server.hits) == 1
+    assert caught.value.code == "search_rate_limited" and isinstance(caught.value, TransientJobError)
+    assert decide(caught.value, attempts_used=1, max_attempts=3).action == Action.RETRY

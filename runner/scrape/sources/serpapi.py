@@ -1,4 +1,7 @@
-"""SerpApi's Google engine: GET /search.json?engine=google&q=&num=&start=&api_key=; `organic_results[]`."""
+"""SerpApi's Google engine: GET /search.json?engine=google&q=&num=&start=&gl=&api_key=; `organic_results[]`.
+SerpApi no longer documents `num` (Google dropped it): pages are Google's, about 8-9 organic results,
+and `start` pages on. Errors are `{"error": "<text>"}`; a 429 is either the hourly throughput limit or
+"Your account has run out of searches.", told apart by the text."""
 
 from __future__ import annotations
 
@@ -6,18 +9,27 @@ from typing import Any
 
 import httpx
 
-from runner.scrape.sources.base import Provider, SearchResult, items, result
+from runner.scrape.sources.base import Failure, Provider, SearchResult, google_gl, items, result, text_at
 
 
 class SerpApi(Provider):
     name = "serpapi"
     endpoint = "https://serpapi.com/search.json"
-    page_size = 10
-    max_results = 100
+    page_size = 10  # Google's page, so `start` steps by 10
+    max_pages = 10
 
-    def request(self, query: str, page: int, count: int) -> httpx.Request:
-        # `start` is the 0-based result offset; the key is a query parameter by SerpApi's design.
-        params: dict[str, str | int] = {"engine": "google", "q": query, "num": count, "start": page * self.page_size}
+    def request(self, query: str, page: int, country: str | None) -> httpx.Request:
+        # `start` is the 0-based result offset; the key is a query parameter by SerpApi's design. `num` stays
+        # (contract §6, harmless at Google's own 10) although SerpApi's documentation no longer lists it.
+        params: dict[str, str | int] = {
+            "engine": "google",
+            "q": query,
+            "num": self.page_size,
+            "start": page * self.page_size,
+        }
+        gl = google_gl(country)
+        if gl:
+            params["gl"] = gl
         if self.key:
             params["api_key"] = self.key
         return self.client.build_request("GET", self.url, params=params)
@@ -28,9 +40,14 @@ class SerpApi(Provider):
         )
         return [r for r in found if r is not None]
 
-    def has_more(self, data: Any, results: list[SearchResult], count: int) -> bool:
+    def has_more(self, data: Any, results: list[SearchResult]) -> bool:
         # `serpapi_pagination.next` links the next page when there is one.
         pagination = data.get("serpapi_pagination") if isinstance(data, dict) else None
         if isinstance(pagination, dict):
             return bool(pagination.get("next")) and len(results) > 0
-        return super().has_more(data, results, count)
+        return super().has_more(data, results)
+
+    def failure(self, status: int, body: Any) -> Failure | None:
+        if status == 429 and "run out of searches" in text_at(body, "error").lower():
+            return Failure.QUOTA
+        return super().failure(status, body)

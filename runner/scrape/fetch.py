@@ -86,7 +86,7 @@ class Network:
 
     @classmethod
     def from_settings(cls, settings: Any) -> Network:
-        return cls(Guard(allow_private=settings.scrape_allow_private_networks))
+        return cls(Guard(settings.scrape_allow_private_networks, dns_timeout_s=settings.scrape_dns_timeout_s))
 
 
 class GuardedBackend(httpcore.SyncBackend):

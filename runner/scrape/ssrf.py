@@ -1,12 +1,17 @@
 """The private-network guard: which hosts and addresses a website fetch may reach while
-SCRAPE_ALLOW_PRIVATE_NETWORKS is false. The fetcher resolves each host once, vets every address here and
-connects to the vetted address itself, so DNS cannot answer differently between the check and the connect."""
+SCRAPE_ALLOW_PRIVATE_NETWORKS is false. The fetcher resolves each host once (with a time limit), vets every
+address here and connects to the vetted address itself, so DNS cannot answer differently between the check
+and the connect. `vet_url` is the whole check as one call, for anything else that dials user-given URLs."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -15,12 +20,25 @@ Resolver = Callable[[str], list[str]]
 # Cloud metadata endpoints by name; their addresses (169.254.169.254, fd00:ec2::254) are refused as
 # link-local / unique-local anyway, but a name is refused before it is even resolved.
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata.goog", "metadata", "instance-data"})
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052 well-known prefix: judged by the IPv4 inside
+# RFC 8215 local-use NAT64 prefix: operators embed IPv4 anywhere in it (/48 to /96 formats) and it never
+# routes on the internet, so none of it is public. Python before 3.12.4/3.11.10 calls it global.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # SIIT (RFC 2765): ::ffff:0:a.b.c.d
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")  # all IPv6 the internet routes today
+# IETF protocol assignments (RFC 6890): not global except the two anycast addresses (PCP, TURN).
+_IETF_PROTOCOL = ipaddress.IPv4Network("192.0.0.0/24")
+_IETF_GLOBAL = frozenset({ipaddress.IPv4Address("192.0.0.9"), ipaddress.IPv4Address("192.0.0.10")})
+_DNS_POOL_SIZE = 16  # lookups running at once; a hung one holds its thread until the OS resolver gives up
 
 
 class BlockedAddress(Exception):
-    """The URL's host is (or resolves to) an address a scrape must not reach."""
+    """The URL's host is (or resolves to) an address a scrape must not reach; the message says why."""
+
+
+class LookupFailed(OSError):
+    """The host's name did not resolve (unknown, or no answer within the DNS time limit)."""
 
 
 def parse_ip_literal(host: str) -> IPAddress | None:
@@ -50,29 +68,63 @@ def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | Non
         return address.sixtofour
     if address.teredo is not None:
         return address.teredo[1]
-    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+    if address in _NAT64 or address in _IPV4_TRANSLATED or (address in _IPV4_COMPATIBLE and int(address) > 1):
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
 
 
-def is_public(address: IPAddress) -> bool:
-    """True only for globally routable unicast addresses. `is_global` is false for loopback, private,
-    link-local (metadata), CGNAT 100.64/10, reserved, unspecified and documentation ranges."""
+def refusal(address: IPAddress) -> str | None:
+    """Why `address` is not a public destination, or None when it is: only globally routable unicast
+    addresses are. `is_global` alone is false for loopback, private, link-local (metadata), CGNAT 100.64/10,
+    reserved, unspecified and documentation ranges; the rest is what it misses on some Python versions."""
     if isinstance(address, ipaddress.IPv6Address):
-        if address.is_site_local:  # fec0::/10: deprecated, but `is_global` still calls it global
-            return False
         inner = embedded_ipv4(address)
-        if inner is not None and not is_public(inner):
-            return False
-    return address.is_global and not address.is_multicast
+        if inner is not None:
+            # Mapped, translated, NAT64, 6to4, Teredo: the IPv4 address inside is where packets go.
+            why = refusal(inner)
+            if why is not None:
+                return f"it embeds {inner}, and {why}"
+            if address in _NAT64 or address.ipv4_mapped is not None or address in _IPV4_TRANSLATED:
+                return None
+        if address in _LOCAL_NAT64:
+            return "it is in the local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215)"
+        if address not in _GLOBAL_UNICAST:
+            # fec0::/10 (site-local), ::/96 and other reserved space that `is_global` may still call global.
+            return "it is outside global unicast space (2000::/3)"
+    elif address in _IETF_PROTOCOL and address not in _IETF_GLOBAL:
+        return "it is an IETF protocol assignment (192.0.0.0/24)"
+    if address.is_multicast:
+        return "it is a multicast address"
+    if not address.is_global:
+        return "it is not a public address (loopback, private, link-local, CGNAT or reserved)"
+    return None
 
 
-def system_resolver(host: str) -> list[str]:
-    """Every address the system resolver gives for host (both families)."""
+def is_public(address: IPAddress) -> bool:
+    """True only for globally routable unicast addresses (see `refusal`)."""
+    return refusal(address) is None
+
+
+@functools.cache
+def _dns_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=_DNS_POOL_SIZE, thread_name_prefix="dns-lookup")
+
+
+Lookup = Callable[..., list[tuple[Any, ...]]]  # socket.getaddrinfo's shape
+
+
+def system_resolver(host: str, timeout_s: float = 5.0, lookup: Lookup = socket.getaddrinfo) -> list[str]:
+    """Every address the system resolver gives for host (both families), within `timeout_s`.
+    getaddrinfo has no timeout of its own (glibc retries each name server for up to tens of seconds), so it
+    runs on a small pool and the caller stops waiting at the limit; the lookup ends on its own later."""
+    future = _dns_pool().submit(lookup, host, None, type=socket.SOCK_STREAM)
     try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        infos = future.result(timeout=timeout_s)
+    except FutureTimeout:
+        future.cancel()  # still queued behind hung lookups: never run it
+        raise LookupFailed(f"cannot resolve {host}: no answer within {timeout_s:g} s") from None
     except (socket.gaierror, UnicodeError) as e:
-        raise OSError(f"cannot resolve {host}: {e}") from None
+        raise LookupFailed(f"cannot resolve {host}: {e}") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
@@ -80,9 +132,9 @@ class Guard:
     """Vets hosts for the fetcher. With `allow_private` the checks are off (tests, the local demo), but
     names are still resolved once here, so the connect path is the same in every mode."""
 
-    def __init__(self, allow_private: bool, resolver: Resolver = system_resolver) -> None:
+    def __init__(self, allow_private: bool, resolver: Resolver | None = None, dns_timeout_s: float = 5.0) -> None:
         self.allow_private = allow_private
-        self.resolver = resolver
+        self.resolver: Resolver = resolver or functools.partial(system_resolver, timeout_s=dns_timeout_s)
 
     def check_url(self, url: str) -> None:
         """Refuse what is wrong before any network use: the scheme, metadata names, private IP literals."""
@@ -97,8 +149,9 @@ class Guard:
         if host in METADATA_HOSTS:
             raise BlockedAddress(f"{host} is a metadata endpoint")
         literal = parse_ip_literal(host)
-        if literal is not None and not is_public(literal):
-            raise BlockedAddress(f"{literal} is not a public address")
+        why = refusal(literal) if literal is not None else None
+        if why is not None:
+            raise BlockedAddress(f"{literal} is refused: {why}")
 
     def addresses(self, host: str) -> list[str]:
         """The addresses to connect to for host, every one of them vetted; BlockedAddress if any is not
@@ -112,10 +165,24 @@ class Guard:
                 raise BlockedAddress(f"{host} is a metadata endpoint")
             found = self.resolver(host)
             if not found:
-                raise OSError(f"cannot resolve {host}")
+                raise LookupFailed(f"cannot resolve {host}")
         if not self.allow_private:
             for text in found:
                 address = ipaddress.ip_address(text.split("%", 1)[0])
-                if not is_public(address):
-                    raise BlockedAddress(f"{host} resolves to {address}, which is not a public address")
+                why = refusal(address)
+                if why is not None:
+                    raise BlockedAddress(f"{host} resolves to {address}, which is refused: {why}")
         return found
+
+
+def vet_url(
+    url: str, *, allow_private: bool = False, dns_timeout_s: float = 5.0, resolver: Resolver | None = None
+) -> list[str]:
+    """The addresses `url` may be dialled at, every one vetted: the scheme (http/https), metadata names,
+    IP literals in any spelling, and each address the host resolves to (within `dns_timeout_s`). Raises
+    BlockedAddress naming why the destination is refused, or LookupFailed. Connect to a returned address
+    (sending the URL's host name in Host/SNI), never to the name again: a second lookup could answer
+    differently (DNS rebinding)."""
+    guard = Guard(allow_private, resolver=resolver, dns_timeout_s=dns_timeout_s)
+    guard.check_url(url)
+    return guard.addresses(urlsplit(url).hostname or "")

@@ -8,16 +8,28 @@ resolved address exactly as in production; the router only decides where an allo
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from leadengine.settings import Settings
-from runner.scrape.fetch import Blocked, Network, SiteSession
+from runner.scrape.fetch import Blocked, FetchError, Network, SiteSession
 from runner.scrape.handler import run_job
-from runner.scrape.ssrf import BlockedAddress, Guard, is_public, parse_ip_literal
+from runner.scrape.ssrf import (
+    BlockedAddress,
+    Guard,
+    LookupFailed,
+    is_public,
+    parse_ip_literal,
+    system_resolver,
+    vet_url,
+)
 from tests.scrape.context import CollectingContext
 from tests.scrape.servers import Hit, LocalServer, Responder, page_html, serper_app
 
@@ -50,13 +62,18 @@ def test_ip_literals_in_every_spelling(host: str, address: str | None) -> None:
         "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
         "224.0.0.1", "240.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fec0::1", "fd00:ec2::254", "ff02::1",
         "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::127.0.0.1", "2002:7f00:1::", "64:ff9b::a00:1",
+        # Python 3.11.7's is_global calls these global: RFC 8215 local-use NAT64 and SIIT spellings of 127.0.0.1.
+        "64:ff9b:1::7f00:1", "64:ff9b:1:7f00:0:100::", "64:ff9b:1:ffff::1", "::ffff:0:7f00:1", "::ffff:0:a9fe:a9fe",
+        "::ffff:0:0:7f00:1", "192.0.0.8", "192.0.0.171",
     ],
 )  # fmt: skip
 def test_non_public_addresses_are_refused(address: str) -> None:
     assert not is_public(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", ["93.184.215.14", "1.1.1.1", "2606:4700::1111", "::ffff:1.1.1.1"])
+@pytest.mark.parametrize(
+    "address", ["93.184.215.14", "1.1.1.1", "2606:4700::1111", "::ffff:1.1.1.1", "64:ff9b::101:101", "192.0.0.9"]
+)
 def test_public_addresses_are_allowed(address: str) -> None:
     assert is_public(ipaddress.ip_address(address))
 
@@ -75,6 +92,74 @@ def test_guard_refuses_names_resolving_to_private_and_metadata_names() -> None:
         with pytest.raises(BlockedAddress):
             guard.check_url(url)
     assert Guard(True).addresses("127.0.0.1") == ["127.0.0.1"]
+
+
+@pytest.mark.parametrize("spelling", ["64:ff9b:1::7f00:1", "::ffff:0:7f00:1"])
+def test_nat64_local_use_and_siit_spellings_of_loopback_are_refused_as_literals_and_as_answers(spelling: str) -> None:
+    with pytest.raises(BlockedAddress, match="refused"):
+        Guard(False).check_url(f"http://[{spelling}]:8080/")
+    with pytest.raises(BlockedAddress, match="resolves to"):
+        Guard(False, resolver=lambda host: [GOOD_IP, spelling]).addresses("rebind.example")
+
+
+def test_vet_url_returns_the_vetted_addresses_or_says_why_a_destination_is_refused() -> None:
+    names = {"hooks.example.com": [GOOD_IP, "2606:4700::1111"], "inside.example.com": ["::ffff:0:a9fe:a9fe"]}
+
+    def resolve(host: str) -> list[str]:
+        return names[host]
+
+    assert vet_url("https://hooks.example.com/deliver", resolver=resolve) == [GOOD_IP, "2606:4700::1111"]
+    refused = {
+        "ftp://hooks.example.com/": "scheme ftp is not fetched",
+        "http://metadata.google.internal/computeMetadata/v1/": "metadata endpoint",
+        "http://[::ffff:0:7f00:1]/": "embeds 127.0.0.1",
+        "https://inside.example.com/": "inside.example.com resolves to ::ffff:0:a9fe:a9fe",
+        "http://0x7f.1/": "127.0.0.1 is refused",
+    }
+    for url, why in refused.items():
+        with pytest.raises(BlockedAddress, match=re.escape(why)):
+            vet_url(url, resolver=resolve)
+    assert vet_url("http://127.0.0.1:8080/", allow_private=True) == ["127.0.0.1"]
+
+
+@pytest.fixture
+def hung_dns() -> Iterator[Callable[..., list[tuple[object, ...]]]]:
+    """A getaddrinfo that never answers while the test runs (as with an unreachable name server)."""
+    released = threading.Event()
+
+    def lookup(host: str, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        released.wait(30)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    yield lookup
+    released.set()
+
+
+def test_a_dns_lookup_that_never_answers_gives_up_at_its_own_time_limit(
+    hung_dns: Callable[..., list[tuple[object, ...]]],
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(LookupFailed, match=re.escape("no answer within 0.3 s")):
+        system_resolver("slow-dns.example", timeout_s=0.3, lookup=hung_dns)
+    assert 0.25 < time.monotonic() - started < 1.5
+    with pytest.raises(LookupFailed):
+        vet_url("https://slow-dns.example/", dns_timeout_s=0.3, resolver=functools.partial(
+            system_resolver, timeout_s=0.3, lookup=hung_dns))  # fmt: skip
+
+
+def test_a_site_whose_dns_hangs_costs_only_the_dns_time_limit(
+    make_settings: Callable[..., Settings], hung_dns: Callable[..., list[tuple[object, ...]]]
+) -> None:
+    guard = Guard(False, resolver=functools.partial(system_resolver, timeout_s=0.5, lookup=hung_dns))
+    started = time.monotonic()
+    with SiteSession(make_settings(), Network(guard), time.monotonic() + 10) as session, pytest.raises(FetchError):
+        session.get("http://slow-dns.example/")
+    assert time.monotonic() - started < 2
+    # The setting reaches the guard the job builds.
+    network = Network.from_settings(make_settings(scrape_dns_timeout_s=0.7))
+    assert isinstance(network.guard.resolver, functools.partial) and network.guard.resolver.keywords == {
+        "timeout_s": 0.7
+    }
 
 
 def canary_app(r: Responder, hit: Hit) -> None:

@@ -35,8 +35,12 @@ def is_linkedin_host(host: str) -> bool:
 
 def company_slug(url: str) -> str | None:
     """The slug of a linkedin.com/company/<slug> URL (any country subdomain), lowercase; None otherwise."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not is_linkedin_host(parts.hostname or ""):
+    try:
+        parts = urlsplit(url.strip())
+        host, _ = parts.hostname or "", parts.port
+    except ValueError:  # "https://[x/..." and other malformed URLs name no company: skip them, never fail
+        return None
+    if parts.scheme not in ("http", "https") or not is_linkedin_host(host):
         return None
     segments = [s for s in parts.path.split("/") if s]
     if len(segments) < 2 or segments[0].lower() != "company":

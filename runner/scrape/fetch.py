@@ -256,18 +256,25 @@ class SiteSession:
         inflate = zlib.decompressobj(zlib.MAX_WBITS | 32) if encoding not in ("identity", "") else None
         body = bytearray()
         truncated = False
+        wire = 0  # bytes as sent: the cap bounds these too, not only the page they inflate to
         try:
             for chunk in response.iter_raw():
+                wire += len(chunk)
                 if inflate is not None:
                     try:
                         chunk = inflate.decompress(chunk, limit + 1 - len(body))
                     except zlib.error as e:
                         raise FetchError(f"bad {encoding} body") from e
                 body.extend(chunk)
-                if len(body) >= limit:
+                if len(body) >= limit or (inflate is not None and wire > limit and not inflate.eof):
                     # Stop reading: an endless or huge page costs at most `limit` bytes; keep its start.
+                    # (Compressed input that inflates to almost nothing is cut at `limit` bytes too.)
                     del body[limit:]
                     truncated = True
+                    break
+                if inflate is not None and inflate.eof:
+                    # The compressed stream has ended: zlib would keep every further byte in
+                    # `unused_data`, so a tiny page followed by 50 MiB cost 50 MiB and seconds of CPU.
                     break
                 self.remaining()  # a slow drip of bytes cannot outlast the site's deadline
         except httpx.TimeoutException as e:

@@ -24,8 +24,8 @@ import httpx
 from google.cloud import firestore
 
 from leadengine import topology
+from leadengine.jobs import JobRequest, new_job, utcnow
 from leadengine.schemas import JobMessage, ScrapeRequest
-from leadengine.store import JobStore, utcnow
 from tests.support import services
 
 REQUEST = {"industry": "SaaS", "geography": "Sydney, Australia", "keywords": ["B2B", "fintech"], "max_leads": 50}
@@ -113,7 +113,7 @@ def pika_worker(vhost: str) -> Callable[[], Callable[[], None]]:
             channel.basic_publish(
                 exchange="",
                 routing_key=topology.SCRAPE_JOBS,
-                body=JobMessage.for_job(job_id, USER, request).body(),
+                body=JobMessage.model_validate({**request, "job_id": job_id, "user_id": USER}).body(),
                 properties=topology.job_properties(job_id),
                 mandatory=True,
             )
@@ -131,7 +131,7 @@ def firestore_worker(project: str) -> Callable[[], Callable[[], None]]:
 
         def create() -> None:
             job_id = str(uuid.uuid4())
-            client.collection("jobs").document(job_id).create(JobStore.new_job(job_id, USER, request, utcnow()))
+            client.collection("jobs").document(job_id).create(new_job(job_id, USER, JobRequest.model_validate(request), utcnow()).to_document())
 
         return create
 

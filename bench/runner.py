@@ -26,9 +26,10 @@ import pika
 from google.cloud import firestore
 
 from leadengine import topology
+from leadengine.jobs import JobRequest, new_job, utcnow
 from leadengine.schemas import JobMessage
 from leadengine.settings import load_settings
-from leadengine.store import JobStore, utcnow
+from leadengine.store import JobStore
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUEST = {"industry": "Bench", "geography": "Nowhere", "keywords": [], "source_types": ["google"],
@@ -149,10 +150,9 @@ class Stack:
         messages, batch = [], self.store.client.batch()
         for n in range(count):
             job_id = str(uuid.uuid4())
-            job = JobStore.new_job(job_id, "bench", REQUEST, utcnow())
-            job["outbox_due_at"] = None
-            batch.set(self.store.job_ref(job_id), job)
-            messages.append(JobMessage.for_job(job_id, "bench", REQUEST))
+            job = new_job(job_id, "bench", JobRequest.model_validate(REQUEST), utcnow(), published=True)
+            batch.set(self.store.client.collection("jobs").document(job_id), job.to_document())
+            messages.append(JobMessage.for_job(job))
             if n % 400 == 399:
                 batch.commit()
                 batch = self.store.client.batch()

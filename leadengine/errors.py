@@ -46,3 +46,11 @@ class JobFinished(LeadEngineError):
         super().__init__(f"job {job_id} is already {status}")
         self.job_id = job_id
         self.status = status
+
+
+class AttemptTaken(LeadEngineError):
+    """Another runner claimed this attempt of the job a moment ago (its marker exists)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"an attempt of job {job_id} was claimed by another runner")
+        self.job_id = job_id

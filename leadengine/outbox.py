@@ -1,54 +1,178 @@
-"""The outbox relay: publishes every job that was accepted (202) but whose message was never confirmed,
-e.g. because RabbitMQ was down at that moment. Runs as a loop locally (`python -m leadengine.outbox`) and,
-on GCP, as one pass per Cloud Scheduler call to the function's relay route (runners may be scaled to zero).
+"""The outbox: a job accepted (202) keeps a mark until its message is confirmed published. Here, and only here,
+is that mark acted on: publish-then-clear (the function's submit, dead-letter replay), the relay pass that
+publishes what was missed (the broker was down), and the one relay loop, run locally by
+`python -m leadengine.outbox` and on GCP by the function's relay route (runners may be scaled to zero).
 
 Publishing a job twice is harmless: the runner drops a delivery whose job is already finished or held."""
 
 from __future__ import annotations
 
+import atexit
 import signal
 import threading
-from typing import Any
+import time
+from dataclasses import dataclass
 
 from leadengine import log as logging_setup
-from leadengine.errors import DependencyUnavailable
+from leadengine.errors import DependencyUnavailable, PublishFailed, PublishPaused, StoreUnavailable
+from leadengine.jobs import Job
 from leadengine.log import get_logger
 from leadengine.publisher import Publisher
 from leadengine.schemas import JobMessage, JobStatus
-from leadengine.settings import settings_or_exit
+from leadengine.settings import Settings, settings_or_exit
 from leadengine.store import JobStore
 
 log = get_logger(__name__)
 
+# One relay drains the outbox in passes of PASS_LIMIT jobs until it is empty or BUDGET_S is spent, well inside
+# Cloud Scheduler's 60 s attempt deadline: after a long broker outage a backlog of accepted jobs goes out in one
+# call instead of one pass per scheduler tick.
+PASS_LIMIT = 100
+BUDGET_S = 20.0
 
-def relay_once(store: JobStore, publisher: Publisher, *, older_than_s: float, limit: int = 100) -> dict[str, int]:
+
+@dataclass
+class RelayCounts:
+    published: int = 0
+    skipped: int = 0  # not queued any more (cancelled, or running from another copy): nothing to deliver
+
+    def add(self, other: RelayCounts) -> None:
+        self.published += other.published
+        self.skipped += other.skipped
+
+    def as_dict(self) -> dict[str, int]:
+        return {"published": self.published, "skipped": self.skipped}
+
+
+class Clearer:
+    """Clears outbox marks in the background, in batches, so that a request does not wait for that write.
+    If the process dies first, the mark stays: the relay publishes the job again and the runner drops the
+    duplicate. `flush()` clears what is queued now (before a relay pass, at exit)."""
+
+    def __init__(self, store: JobStore) -> None:
+        self._store = store
+        self._changed = threading.Condition()
+        self._pending: list[str] = []
+        self._in_flight = 0
+        self._thread: threading.Thread | None = None
+
+    def clear(self, job_id: str) -> None:
+        with self._changed:
+            self._pending.append(job_id)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="outbox-clearer", daemon=True)
+                self._thread.start()
+            self._changed.notify_all()
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until every mark queued so far is written (or given up on); False if that took too long."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._pending and not self._in_flight, timeout_s)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: bool(self._pending))
+                # Whatever accumulated while the last batch was being written goes out in one commit.
+                batch, self._pending = self._pending, []
+                self._in_flight = len(batch)
+            try:
+                self._store.mark_published_many(batch)
+            except Exception as e:  # the thread must outlive any error; the relay covers what was not cleared
+                log.warning("mark_published_failed", jobs=len(batch), job_id=batch[0], error=repr(e)[:200])
+            finally:
+                with self._changed:
+                    self._in_flight = 0
+                    self._changed.notify_all()
+
+
+def publish_then_clear(store: JobStore, publisher: Publisher, job: Job, clearer: Clearer | None = None) -> None:
+    """Publish a marked job's message, then clear its mark (in the background with a clearer). PublishFailed
+    leaves the mark for the relay; a failed clear is only logged (the relay publishes again, harmlessly)."""
+    publisher.publish(JobMessage.for_job(job))
+    if clearer is not None:
+        clearer.clear(job.job_id)
+        return
+    try:
+        store.mark_published(job.job_id)
+    except StoreUnavailable as e:
+        log.warning("mark_published_failed", job_id=job.job_id, error=str(e))
+
+
+def publish_or_defer(store: JobStore, publisher: Publisher, job: Job, clearer: Clearer | None = None) -> bool:
+    """For a request that has accepted the job: publish it now if the broker takes it, else leave it to the relay
+    (the mark stays, so the job is never lost). True if published."""
+    try:
+        publish_then_clear(store, publisher, job, clearer)
+    except PublishPaused:
+        log.warning("publish_deferred_to_relay", job_id=job.job_id, reason="broker_recently_down")
+        return False
+    except PublishFailed as e:
+        log.warning("publish_deferred_to_relay", job_id=job.job_id, reason="publish_failed", error=str(e))
+        return False
+    return True
+
+
+def relay_once(store: JobStore, publisher: Publisher, *, older_than_s: float, limit: int = PASS_LIMIT) -> RelayCounts:
     """One pass: publish what is due. Raises DependencyUnavailable if the broker or Firestore is down;
     whatever was not confirmed stays marked for the next pass."""
-    published = skipped = 0
-    for job in store.unpublished_jobs(older_than_s=older_than_s, limit=limit):
-        if job.get("status") == JobStatus.QUEUED.value:
-            publisher.publish(JobMessage.for_job(job["job_id"], job["user_id"], job["request"]))
-            published += 1
-        else:
-            skipped += 1  # cancelled (or already running from another copy): nothing to deliver
-        store.mark_published(job["job_id"])
-    if published or skipped:
-        log.info("outbox_relayed", published=published, skipped=skipped)
-    return {"published": published, "skipped": skipped}
+    counts = RelayCounts()
+    done: list[str] = []
+    try:
+        for job in store.unpublished_jobs(older_than_s=older_than_s, limit=limit):
+            if job.status is JobStatus.QUEUED:
+                publisher.publish(JobMessage.for_job(job))
+                counts.published += 1
+            else:
+                counts.skipped += 1
+            done.append(job.job_id)
+    finally:
+        if done:  # also after a failure: what went out must not go out again
+            store.mark_published_many(done)
+    if done:
+        log.info("outbox_relayed", **counts.as_dict())
+    return counts
 
 
-def run_forever(settings: Any, stop: threading.Event) -> None:
+def drain(
+    store: JobStore,
+    publisher: Publisher,
+    *,
+    older_than_s: float,
+    pass_limit: int | None = None,
+    budget_s: float | None = None,
+) -> RelayCounts:
+    """The relay loop: passes until a pass finds less than a full page or the budget is spent."""
+    limit = pass_limit or PASS_LIMIT
+    deadline = time.monotonic() + (budget_s if budget_s is not None else BUDGET_S)
+    totals = RelayCounts()
+    while True:
+        counts = relay_once(store, publisher, older_than_s=older_than_s, limit=limit)
+        totals.add(counts)
+        if counts.published + counts.skipped < limit or time.monotonic() > deadline:
+            return totals
+
+
+def run_forever(settings: Settings, stop: threading.Event) -> None:
+    """The local relay process: drain every RELAY_INTERVAL_S until stopped."""
     store = JobStore(settings)
     publisher = Publisher(settings)
     log.info("relay_started", interval_s=settings.relay_interval_s, broker=settings.amqp_url_for_logs())
     while not stop.is_set():
         try:
-            relay_once(store, publisher, older_than_s=settings.outbox_grace_s)
+            drain(store, publisher, older_than_s=settings.outbox_grace_s)
         except DependencyUnavailable as e:
             log.warning("relay_pass_failed", error=str(e))
         stop.wait(settings.relay_interval_s)
     publisher.close()
     log.info("relay_stopped")
+
+
+def clearer_for(store: JobStore) -> Clearer:
+    """A process's clearer, flushed at exit so a clean shutdown leaves no mark behind."""
+    clearer = Clearer(store)
+    atexit.register(clearer.flush, 2.0)
+    return clearer
 
 
 def main() -> None:

@@ -6,9 +6,12 @@ import enum
 import json
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from leadengine.jobs import Job
 
 # Every string field is trimmed; a blank one is rejected by min_length after trimming.
 Text50 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
@@ -109,6 +112,16 @@ class JobMessage(BaseModel):
     def query(self) -> str:
         return self.search_query or build_query(self.industry, self.geography, self.keywords)
 
+    @staticmethod
+    def job_id_in(body: bytes) -> str | None:
+        """The job id a body names, even when it is not a valid message (to fail its job); None if none."""
+        try:
+            job_id = json.loads(body)["job_id"]
+            uuid.UUID(job_id)
+        except Exception:  # anything unreadable simply has no job id
+            return None
+        return str(job_id)
+
     def job_request(self) -> dict[str, Any]:
         """The request fields of a job created from a seed message that had no job document."""
         return {
@@ -122,17 +135,18 @@ class JobMessage(BaseModel):
         }
 
     @classmethod
-    def for_job(cls, job_id: str, user_id: str, request: dict[str, Any]) -> JobMessage:
+    def for_job(cls, job: Job) -> JobMessage:
+        request = job.request
         return cls(
-            job_id=job_id,
-            user_id=user_id,
-            industry=request["industry"],
-            geography=request["geography"],
-            keywords=request.get("keywords") or [],
-            source_types=request.get("source_types") or ["google"],
-            search_query=request.get("search_query"),
-            filters=request.get("filters") or {},
-            max_leads=request.get("max_leads", DEFAULT_MAX_LEADS),
+            job_id=job.job_id,
+            user_id=job.user_id,
+            industry=request.industry,
+            geography=request.geography,
+            keywords=list(request.keywords),
+            source_types=list(request.source_types) or ["google"],
+            search_query=request.search_query,
+            filters=request.filters or {},
+            max_leads=request.max_leads,
         )
 
     def body(self) -> bytes:

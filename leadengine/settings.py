@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -133,9 +132,6 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(_one_line(e)) from None
     except _PydanticSettingsError as e:  # pydantic-settings' own decoding errors name the field too
         raise SettingsError(f"invalid setting: {e}") from None
-    if settings.firestore_emulator_host:
-        # The Firestore client reads this variable itself; a value from `.env` must reach it too.
-        os.environ.setdefault("FIRESTORE_EMULATOR_HOST", settings.firestore_emulator_host)
     return settings
 
 

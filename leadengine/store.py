@@ -1,37 +1,37 @@
-"""The Firestore job store (contract §5): jobs, their leads, idempotency records and the outbox marks.
+"""The Firestore job store (contract §5): the one module that talks to Firestore. Jobs, their leads, idempotency
+records and the outbox marks; every call bounded in time, every outage translated to StoreUnavailable.
 
-Layout: `jobs/{job_id}` (the job; `outbox_due_at` is a timestamp while its message is not yet confirmed published, then null: the emulator ignores DELETE_FIELD, and a timestamp range never matches null),
-`jobs/{job_id}/leads/{lead_id}`, and `idempotency/{sha256(user, key)}` -> the job an Idempotency-Key made.
+Layout: `jobs/{job_id}` (a `Job`, leadengine/jobs.py), `jobs/{job_id}/leads/{lead_id}`,
+`jobs/{job_id}/attempts/{n}-{created}` (one per claimed attempt: only one create() of an id succeeds, which keeps
+a claim exclusive on the local emulator too), and `idempotency/{sha256(user, key)}` -> the job an Idempotency-Key
+made.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import hashlib
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry
+from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
-from leadengine.errors import IdempotencyConflict, JobFinished, JobNotFound, StoreUnavailable
-from leadengine.schemas import JobStatus, Lead
+from leadengine.errors import AttemptTaken, IdempotencyConflict, JobNotFound, StoreUnavailable
+from leadengine.jobs import Change, Job, utcnow
+from leadengine.schemas import Lead
+from leadengine.settings import Settings
 
 JOBS = "jobs"
 LEADS = "leads"
+ATTEMPTS = "attempts"
 IDEMPOTENCY = "idempotency"
-# The fields GET /api/v1/jobs/<id> shows (§3); everything else on the document is internal.
-PUBLIC_FIELDS = (
-    "job_id", "user_id", "status", "request", "attempts", "lead_count", "error",
-    "created_at", "updated_at", "started_at", "finished_at",
-)  # fmt: skip
 _UNAVAILABLE = (
     gexc.ServiceUnavailable,
     gexc.DeadlineExceeded,
@@ -41,20 +41,9 @@ _UNAVAILABLE = (
     gexc.ResourceExhausted,
     gexc.Aborted,
 )
-_MAX_BATCH = 400
-T = TypeVar("T")  # under Firestore's 500 writes per batch
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def rfc3339(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return str(value)
+_MAX_BATCH = 400  # under Firestore's 500 writes per batch
+_MAX_CONFLICTS = 5  # read-decide-write rounds lost to concurrent writers before giving up as unavailable
+T = TypeVar("T")
 
 
 def request_fingerprint(request: dict[str, Any]) -> str:
@@ -62,156 +51,94 @@ def request_fingerprint(request: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(request, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def job_view(job: dict[str, Any]) -> dict[str, Any]:
-    """The job as the API shows it: public fields only, timestamps in RFC 3339."""
-    view = {field: job.get(field) for field in PUBLIC_FIELDS}
-    for field in ("created_at", "updated_at", "started_at", "finished_at"):
-        view[field] = rfc3339(view[field])
-    view["attempts"] = int(view["attempts"] or 0)
-    view["lead_count"] = int(view["lead_count"] or 0)
-    return view
-
-
-def lead_view(lead: dict[str, Any]) -> dict[str, Any]:
-    view = dict(lead)
-    view["found_at"] = rfc3339(view.get("found_at"))
-    return view
-
-
-def encode_page_token(lead_id: str) -> str:
-    return base64.urlsafe_b64encode(lead_id.encode()).decode().rstrip("=")
-
-
-def decode_page_token(token: str) -> str:
-    """The lead id a page token points after; ValueError if the token is not one we issued."""
-    if not 1 <= len(token) <= 200:
-        raise ValueError("page_token is malformed")
+@contextlib.contextmanager
+def _unavailable_as_error() -> Iterator[None]:
+    """Translate the client's outage errors into StoreUnavailable where they enter."""
     try:
-        lead_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as e:
-        raise ValueError("page_token is malformed") from e
-    if not lead_id or not lead_id.isascii() or not lead_id.isalnum():
-        raise ValueError("page_token is malformed")
-    return lead_id
+        yield
+    except _UNAVAILABLE as e:
+        raise StoreUnavailable(f"Firestore is unavailable: {type(e).__name__}") from e
+
+
+def _diff(before: Job, after: Job) -> dict[str, Any]:
+    """The top-level fields that differ: what an update must write."""
+    old, new = before.to_document(), after.to_document()
+    return {name: value for name, value in new.items() if old.get(name) != value}
 
 
 class JobStore:
     """All Firestore access of the function, the relay and the runner. The client is created lazily once."""
 
-    def __init__(self, settings: Any, client: firestore.Client | None = None) -> None:
+    def __init__(self, settings: Settings, client: firestore.Client | None = None) -> None:
         self._settings = settings
         self._client = client
+        self._client_lock = threading.Lock()
         timeout = settings.firestore_timeout_s
         # Bounded: a Firestore outage must surface as StoreUnavailable within the timeout, not hang.
-        self._call = {"timeout": timeout, "retry": Retry(initial=0.1, maximum=1.0, timeout=timeout)}
-        self._transaction_timeout_s = 3 * timeout
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="firestore-transaction")
+        self._call: dict[str, Any] = {"timeout": timeout, "retry": Retry(initial=0.1, maximum=1.0, timeout=timeout)}
+        self._change_budget_s = 3 * timeout
 
     @property
     def client(self) -> firestore.Client:
-        if self._client is None:
-            self._client = firestore.Client(project=self._settings.google_cloud_project)
-        return self._client
+        with self._client_lock:
+            if self._client is None:
+                self._client = self._new_client()
+            return self._client
 
-    @property
-    def call_options(self) -> dict[str, Any]:
-        """timeout/retry keyword arguments for a Firestore call, for code that talks to the client directly."""
-        return dict(self._call)
+    def _new_client(self) -> firestore.Client:
+        emulator = self._settings.firestore_emulator_host
+        if not emulator:
+            return firestore.Client(project=self._settings.google_cloud_project)
+        client = firestore.Client(project=self._settings.google_cloud_project, credentials=AnonymousCredentials())
+        # The client reads FIRESTORE_EMULATOR_HOST from the environment only; a value from `.env` (or from the
+        # settings object) reaches it here, without writing to os.environ. The channel is made lazily from it.
+        client._emulator_host = emulator
+        return client
 
-    def transact(self, body: Callable[[firestore.Transaction], T]) -> T:
-        """Run body(transaction) in a Firestore transaction bounded by 3 x FIRESTORE_TIMEOUT_S.
-
-        The client's BeginTransaction and Commit take no deadline and retry an outage for up to a minute, so the
-        whole transaction runs on a small pool and is given up on (StoreUnavailable) past the bound. Callers make
-        a commit that lands after that harmless (the runner fences its writes with a claim token)."""
-        future = self._pool.submit(self._run_transaction, body)
-        try:
-            return future.result(timeout=self._transaction_timeout_s)
-        except FutureTimeout:
-            raise StoreUnavailable(
-                f"Firestore transaction did not finish within {self._transaction_timeout_s:g}s"
-            ) from None
-
-    def _run_transaction(self, body: Callable[[firestore.Transaction], T]) -> T:
-        @firestore.transactional
-        def run(transaction: firestore.Transaction) -> T:
-            return body(transaction)
-
-        try:
-            with self.unavailable_as_error():
-                return run(self.client.transaction())
-        except ValueError as e:  # "failed after N attempts" (contention), or a rollback after a failed begin
-            raise StoreUnavailable(f"Firestore transaction did not commit: {e}") from e
-
-    def job_ref(self, job_id: str) -> firestore.DocumentReference:
+    def _job_ref(self, job_id: str) -> firestore.DocumentReference:
         return self.client.collection(JOBS).document(job_id)
 
-    def leads_ref(self, job_id: str) -> firestore.CollectionReference:
-        return self.job_ref(job_id).collection(LEADS)
+    def _leads_ref(self, job_id: str) -> firestore.CollectionReference:
+        return self._job_ref(job_id).collection(LEADS)
 
-    @staticmethod
-    @contextlib.contextmanager
-    def unavailable_as_error() -> Iterator[None]:
-        """Translate the client's outage errors into StoreUnavailable where they enter."""
-        try:
-            yield
-        except _UNAVAILABLE as e:
-            raise StoreUnavailable(f"Firestore is unavailable: {type(e).__name__}") from e
+    def _idempotency_ref(self, user_id: str, key: str) -> firestore.DocumentReference:
+        return self.client.collection(IDEMPOTENCY).document(hashlib.sha256(f"{user_id}\0{key}".encode()).hexdigest())
 
     # --- jobs ---------------------------------------------------------------------------------------
 
-    @staticmethod
-    def new_job(job_id: str, user_id: str, request: dict[str, Any], now: datetime) -> dict[str, Any]:
-        return {
-            "job_id": job_id,
-            "user_id": user_id,
-            "status": JobStatus.QUEUED.value,
-            "request": request,
-            "attempts": 0,
-            "lead_count": 0,
-            "error": None,
-            "created_at": now,
-            "updated_at": now,
-            "started_at": None,
-            "finished_at": None,
-            "cancel_requested": False,
-            "history": [],
-            # The outbox mark: present until the message is confirmed published.
-            "outbox_due_at": now,
-        }
-
-    def create_job(
-        self,
-        job: dict[str, Any],
-        idempotency_key: str | None = None,
-    ) -> tuple[dict[str, Any], bool]:
+    def create_job(self, job: Job, idempotency_key: str | None = None) -> tuple[Job, bool]:
         """Write a new job, and with an Idempotency-Key its record, in one atomic batch.
 
         Returns (job, created). When the key was used before with the same request, the first job is returned
-        with created=False; with a different request, IdempotencyConflict.
-        """
+        with created=False; with a different request, IdempotencyConflict."""
         batch = self.client.batch()
         idem_ref = None
-        fingerprint = request_fingerprint(job["request"])
+        fingerprint = request_fingerprint(job.request.model_dump())
         if idempotency_key is not None:
-            idem_ref = self.client.collection(IDEMPOTENCY).document(_idempotency_id(job["user_id"], idempotency_key))
-            batch.create(
-                idem_ref,
-                {"job_id": job["job_id"], "user_id": job["user_id"], "fingerprint": fingerprint,
-                 "created_at": job["created_at"]},
-            )  # fmt: skip
-        batch.create(self.job_ref(job["job_id"]), job)
+            idem_ref = self._idempotency_ref(job.user_id, idempotency_key)
+            batch.create(idem_ref, {"job_id": job.job_id, "user_id": job.user_id, "fingerprint": fingerprint,
+                                    "created_at": job.created_at})  # fmt: skip
+        batch.create(self._job_ref(job.job_id), job.to_document())
         try:
-            with self.unavailable_as_error():
+            with _unavailable_as_error():
                 batch.commit(**self._call)
         except gexc.AlreadyExists:
             if idem_ref is None:
-                raise
+                raise StoreUnavailable(f"job {job.job_id} already exists") from None
             return self._replay(idem_ref, fingerprint), False
         return job, True
 
-    def _replay(self, idem_ref: firestore.DocumentReference, fingerprint: str) -> dict[str, Any]:
-        with self.unavailable_as_error():
+    def create_job_if_missing(self, job: Job) -> bool:
+        """Create the job unless a document of that id exists; True if this call created it."""
+        try:
+            with _unavailable_as_error():
+                self._job_ref(job.job_id).create(job.to_document(), **self._call)
+        except gexc.AlreadyExists:
+            return False
+        return True
+
+    def _replay(self, idem_ref: firestore.DocumentReference, fingerprint: str) -> Job:
+        with _unavailable_as_error():
             record = idem_ref.get(**self._call).to_dict() or {}
         if record.get("fingerprint") != fingerprint:
             raise IdempotencyConflict("this Idempotency-Key was already used with a different request body")
@@ -222,33 +149,82 @@ class JobStore:
 
         The Idempotency-Key record goes only if it names this job: the 503 may come from replaying an earlier
         request's record, which must survive so that a retry still answers with that earlier job."""
-        # No transaction: beginning one is not bounded by our timeout, and a record never changes once written,
-        # so reading it first is enough to know whether it is this job's.
+        # A record never changes once written, so reading it first is enough to know whether it is this job's.
         with contextlib.suppress(Exception):
             batch = self.client.batch()
-            batch.delete(self.job_ref(job_id))
+            batch.delete(self._job_ref(job_id))
             if idempotency_key is not None:
-                idem_ref = self.client.collection(IDEMPOTENCY).document(_idempotency_id(user_id, idempotency_key))
+                idem_ref = self._idempotency_ref(user_id, idempotency_key)
                 record = idem_ref.get(**self._call)
                 if record.exists and record.get("job_id") == job_id:
                     batch.delete(idem_ref)
             batch.commit(**self._call)
 
-    def get_job(self, job_id: str, user_id: str | None = None) -> dict[str, Any]:
-        """The job document; JobNotFound when it is missing or (given user_id) belongs to someone else."""
-        with self.unavailable_as_error():
-            snapshot = self.job_ref(job_id).get(**self._call)
-        job = snapshot.to_dict() if snapshot.exists else None
-        if job is None or (user_id is not None and job.get("user_id") != user_id):
+    def find_job(self, job_id: str) -> Job | None:
+        with _unavailable_as_error():
+            snapshot = self._job_ref(job_id).get(**self._call)
+        return Job.from_document(snapshot.to_dict() or {}) if snapshot.exists else None
+
+    def get_job(self, job_id: str, user_id: str | None = None) -> Job:
+        """The job; JobNotFound when it is missing or (given user_id) belongs to someone else."""
+        job = self.find_job(job_id)
+        if job is None or (user_id is not None and job.user_id != user_id):
             raise JobNotFound(job_id)
         return job
 
+    def change_job(self, job_id: str, decide: Callable[[Job | None], Change[T]]) -> T:
+        """Read the job, decide, write what changed: the one way a job changes once it exists.
+
+        Optimistic concurrency: the write carries the read's update time as a precondition, so on Firestore
+        a concurrent writer makes it fail and the decision is taken again on the fresh document (a transaction
+        on one document, without the BeginTransaction round trip). The local emulator ignores preconditions; the
+        one race that matters there, the claim of an attempt, also rests on create() of its marker in the same
+        atomic batch (AttemptTaken). Bounded by 3 x FIRESTORE_TIMEOUT_S."""
+        deadline = time.monotonic() + self._change_budget_s
+        ref = self._job_ref(job_id)
+        for _ in range(_MAX_CONFLICTS):
+            with _unavailable_as_error():
+                snapshot = ref.get(**self._call)
+            job = Job.from_document(snapshot.to_dict() or {}) if snapshot.exists else None
+            change = decide(job)
+            if change.job is None or job is None:
+                return change.result
+            fields = _diff(job, change.job)
+            if not fields and change.marker is None:
+                return change.result
+            batch = self.client.batch()
+            if change.marker is not None:
+                batch.create(ref.collection(ATTEMPTS).document(change.marker),
+                             {"runner": change.job.runner, "started_at": change.job.updated_at})  # fmt: skip
+            batch.update(ref, fields, option=self.client.write_option(last_update_time=snapshot.update_time))
+            try:
+                with _unavailable_as_error():
+                    batch.commit(**self._call)
+            except gexc.AlreadyExists as e:
+                raise AttemptTaken(job_id) from e
+            except gexc.FailedPrecondition:
+                if time.monotonic() > deadline:
+                    break
+                continue  # written meanwhile: decide again on what is there now
+            return change.result
+        raise StoreUnavailable(f"job {job_id} kept changing under us; try again")
+
     def mark_published(self, job_id: str) -> None:
         """Clear the outbox mark once the broker confirmed the message."""
-        with self.unavailable_as_error():
-            self.job_ref(job_id).update({"outbox_due_at": None, "published_at": utcnow()}, **self._call)
+        with _unavailable_as_error():
+            self._job_ref(job_id).update({"outbox_due_at": None, "published_at": utcnow()}, **self._call)
 
-    def unpublished_jobs(self, older_than_s: float, limit: int = 100) -> list[dict[str, Any]]:
+    def mark_published_many(self, job_ids: list[str]) -> None:
+        """Clear the outbox marks of many published jobs in batched writes (one commit per 400)."""
+        now = utcnow()
+        for start in range(0, len(job_ids), _MAX_BATCH):
+            batch = self.client.batch()
+            for job_id in job_ids[start : start + _MAX_BATCH]:
+                batch.update(self._job_ref(job_id), {"outbox_due_at": None, "published_at": now})
+            with _unavailable_as_error():
+                batch.commit(**self._call)
+
+    def unpublished_jobs(self, older_than_s: float, limit: int = 100) -> list[Job]:
         """Jobs whose message was never confirmed, and whose request is no longer publishing it itself."""
         cutoff = utcnow() - timedelta(seconds=older_than_s)
         query = (
@@ -257,30 +233,8 @@ class JobStore:
             .order_by("outbox_due_at")
             .limit(limit)
         )
-        with self.unavailable_as_error():
-            return [snapshot.to_dict() or {} for snapshot in query.stream(**self._call)]
-
-    def request_cancel(self, job_id: str, user_id: str) -> dict[str, Any]:
-        """Cancel a job: a queued one at once, a running one at its next step (via cancel_requested)."""
-        ref = self.job_ref(job_id)
-
-        def cancel(transaction: firestore.Transaction) -> dict[str, Any]:
-            snapshot = ref.get(transaction=transaction, **self._call)
-            job = snapshot.to_dict() if snapshot.exists else None
-            if job is None or job.get("user_id") != user_id:
-                raise JobNotFound(job_id)
-            status = JobStatus(job["status"])
-            if status.finished:
-                raise JobFinished(job_id, status.value)
-            now = utcnow()
-            changes: dict[str, Any] = {"cancel_requested": True, "updated_at": now}
-            if status is JobStatus.QUEUED:
-                changes.update(status=JobStatus.CANCELLED.value, finished_at=now, outbox_due_at=None)
-            transaction.update(ref, changes)
-            job.update(changes)
-            return job
-
-        return self.transact(cancel)
+        with _unavailable_as_error():
+            return [Job.from_document(snapshot.to_dict() or {}) for snapshot in query.stream(**self._call)]
 
     # --- leads --------------------------------------------------------------------------------------
 
@@ -289,27 +243,25 @@ class JobStore:
         for start in range(0, len(leads), _MAX_BATCH):
             batch = self.client.batch()
             for lead in leads[start : start + _MAX_BATCH]:
-                batch.set(self.leads_ref(job_id).document(lead.lead_id), lead.model_dump())
-            with self.unavailable_as_error():
+                batch.set(self._leads_ref(job_id).document(lead.lead_id), lead.model_dump())
+            with _unavailable_as_error():
                 batch.commit(**self._call)
 
     def count_leads(self, job_id: str) -> int:
-        with self.unavailable_as_error():
-            result = self.leads_ref(job_id).count().get(**self._call)
+        with _unavailable_as_error():
+            result = self._leads_ref(job_id).count().get(**self._call)
         return int(result[0][0].value)
 
-    def list_leads(self, job_id: str, limit: int, after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of leads ordered by lead_id, and the token of the next page (None on the last)."""
-        query = self.leads_ref(job_id).order_by("lead_id")
+    def list_leads(self, job_id: str, limit: int, after: str | None = None) -> tuple[list[Lead], bool]:
+        """One page of leads ordered by lead_id after the lead id `after`, and whether more follow."""
+        query = self._leads_ref(job_id).order_by("lead_id")
         if after is not None:
             # Paging by a `where` on the ordered field: correct on Firestore and on the local emulator,
             # which ignores query cursors.
             query = query.where(filter=firestore.FieldFilter("lead_id", ">", after))
-        with self.unavailable_as_error():
-            rows = [snapshot.to_dict() or {} for snapshot in query.limit(limit + 1).stream(**self._call)]
-        next_token = encode_page_token(rows[limit - 1]["lead_id"]) if len(rows) > limit else None
-        return [lead_view(row) for row in rows[:limit]], next_token
-
-
-def _idempotency_id(user_id: str, key: str) -> str:
-    return hashlib.sha256(f"{user_id}\0{key}".encode()).hexdigest()
+        with _unavailable_as_error():
+            rows = [
+                Lead.model_validate(snapshot.to_dict() or {})
+                for snapshot in query.limit(limit + 1).stream(**self._call)
+            ]
+        return rows[:limit], len(rows) > limit

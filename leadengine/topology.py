@@ -9,6 +9,8 @@ from typing import Any
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
+from leadengine.settings import Settings
+
 SCRAPE_JOBS = "scrape_jobs"
 DEAD_LETTER_EXCHANGE = "dlx"
 FAILED_JOBS = "failed_jobs"
@@ -103,7 +105,7 @@ def dead_letter_envelope(body: bytes, received: pika.BasicProperties) -> Envelop
     return Envelope(FAILED_JOBS, body, properties, received.message_id, exchange=DEAD_LETTER_EXCHANGE)
 
 
-def connection_parameters(settings: Any, *, heartbeat: int | None = None) -> pika.ConnectionParameters:
+def connection_parameters(settings: Settings, *, heartbeat: int | None = None) -> pika.ConnectionParameters:
     """pika parameters from the settings. One connection attempt: callers retry with their own policy."""
     return pika.ConnectionParameters(
         host=settings.rabbitmq_host,

@@ -1,6 +1,7 @@
 """The consume loop: one pika BlockingConnection, prefetch 1, each job in a worker thread while this thread
-keeps the connection's events (heartbeats) flowing; acks, rejects and retry publishes happen here only, asked
-for through `add_callback_threadsafe` (anchor: pika examples/basic_consumer_threaded.py at 1.4.4).
+keeps the connection's events (heartbeats) flowing; acks and rejects happen here only, asked for through
+`add_callback_threadsafe` (anchor: pika examples/basic_consumer_threaded.py at 1.4.4). A retry is published to
+its delay queue by the worker, through the project's one Publisher, before the ack is asked for.
 Also: graceful shutdown, reconnect with backoff, idle exit, and the watchdog for handlers that never stop."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import functools
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pika
 import pika.exceptions
@@ -18,7 +19,9 @@ from pika.adapters.blocking_connection import BlockingChannel
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_when_event_set, wait_exponential, wait_random
 
 from leadengine import topology
+from leadengine.errors import PublishFailed
 from leadengine.log import get_logger
+from leadengine.publisher import Publisher
 from runner import metrics, policy
 from runner.processing import JobProcessor, Settlement
 
@@ -30,9 +33,12 @@ POLL_S = 0.2  # how long one process_data_events may wait: bounds how late a sto
 INTERRUPT_WAIT_S = 3.0  # after the grace period, how long an interrupted attempt gets to hand its job back
 EXIT_OK = 0
 EXIT_STUCK = 3  # a handler ignored its time limit; a fresh process is the only way to be rid of it
-# Headers the broker adds when it dead-letters; a message we republish starts without them.
-_DEATH_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
-                  "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason")  # fmt: skip
+# After a retry could not be parked in its delay queue, the message goes back to scrape_jobs after at least this
+# long, so a broker that refuses every publish does not get the same message back in a tight loop.
+REQUEUE_PAUSE_S = 1.0
+# What the connection's thread does with a delivery: ack, reject (to failed_jobs), requeue (back to
+# scrape_jobs), or leave (no ack: redelivered once this connection closes).
+Action = Literal["ack", "reject", "requeue", "leave"]
 
 
 @dataclass(eq=False)
@@ -56,9 +62,17 @@ class Delivery:
 
 
 class Consumer:
-    def __init__(self, settings: Any, processor: JobProcessor, *, exit_when_idle: float | None = None) -> None:
+    def __init__(
+        self,
+        settings: Any,
+        processor: JobProcessor,
+        *,
+        exit_when_idle: float | None = None,
+        publisher: Publisher | None = None,
+    ) -> None:
         self._settings = settings
         self._processor = processor
+        self._publisher = publisher or Publisher(settings)
         self._exit_when_idle = exit_when_idle
         self._delays = tuple(sorted(set(settings.job_retry_delays_s)))
         self._stop = threading.Event()
@@ -83,6 +97,12 @@ class Consumer:
 
     def run(self) -> int:
         """Consume until stopped or idle; the process's exit code."""
+        try:
+            return self._run()
+        finally:
+            self._publisher.close()
+
+    def _run(self) -> int:
         while True:
             if self._stop.is_set():
                 return self._shutdown_disconnected()
@@ -121,8 +141,6 @@ class Consumer:
             channel = connection.channel()
             topology.declare(channel, self._delays)
             channel.basic_qos(prefetch_count=1)
-            # Confirms on this channel: a retry is acked only once the delay queue has it.
-            channel.confirm_delivery()
         except BaseException:
             with contextlib.suppress(Exception):
                 connection.close()
@@ -185,57 +203,59 @@ class Consumer:
                 "message_failed", job_id=delivery.job_id, code="internal_error", error=repr(e), action="delay"
             )
             settlement = Settlement("delay", policy.wait_delay_s(self._delays, 0))
+        action = self._action(delivery, settlement)
         try:
-            delivery.connection.add_callback_threadsafe(functools.partial(self._settle, delivery, settlement))
+            delivery.connection.add_callback_threadsafe(functools.partial(self._settle, delivery, action))
         except pika.exceptions.AMQPError:
             # The connection it came on is gone; the broker redelivers the message and the job's document
             # (finished, or held by its lease) decides what that copy does.
             log.warning("stale_delivery_not_settled", job_id=delivery.job_id, delivery_tag=delivery.tag,
                         settlement=settlement.kind)  # fmt: skip
 
-    def _settle(self, delivery: Delivery, settlement: Settlement) -> None:
+    def _action(self, delivery: Delivery, settlement: Settlement) -> Action:
+        """On the worker thread: what the connection's thread must do with the delivery. A delay is published
+        here (confirmed, within PUBLISH_TIMEOUT_S) so that the message is acked only once its delay queue holds
+        it, and the connection's thread never waits on a confirm."""
+        if settlement.kind == "ack":
+            return "ack"
+        if settlement.kind == "dead_letter":
+            return "reject"
+        if settlement.kind == "leave":
+            return "leave"
+        envelope = topology.delayed_envelope(delivery.body, delivery.properties, settlement.delay_s)
+        try:
+            self._publisher.send(envelope)
+        except PublishFailed as e:
+            # Not parked: give the message back rather than lose it. If this connection is as dead as the
+            # publish was, the nack never arrives and the broker redelivers the message once it drops us.
+            log.error("delay_publish_failed", job_id=delivery.job_id, delay_s=settlement.delay_s, error=str(e),
+                      action="requeue")  # fmt: skip
+            self._stop.wait(max(REQUEUE_PAUSE_S, self._publisher.paused_for()))
+            return "requeue"
+        return "ack"
+
+    def _settle(self, delivery: Delivery, action: Action) -> None:
         """On the connection's thread. A delivery tag is only valid on the channel it came on: one from an
         earlier connection is never acked on the current one (the broker would close the channel)."""
         if delivery.settled:
             return
         if delivery.connection is not self._connection or not delivery.channel.is_open:
             log.warning("stale_delivery_not_settled", job_id=delivery.job_id, delivery_tag=delivery.tag,
-                        settlement=settlement.kind)  # fmt: skip
+                        action=action)  # fmt: skip
             return
         delivery.settled = True
         channel = delivery.channel
-        if settlement.kind == "ack":
+        if action == "ack":
             channel.basic_ack(delivery.tag)
-        elif settlement.kind == "dead_letter":
+        elif action == "reject":
             # scrape_jobs' own dead-letter arguments route a rejected message through dlx to failed_jobs.
             channel.basic_reject(delivery.tag, requeue=False)
-        elif settlement.kind == "delay":
-            self._publish_delayed(delivery, settlement.delay_s)
+        elif action == "requeue":
+            channel.basic_nack(delivery.tag, requeue=True)
         # "leave": no ack; the broker redelivers it once this connection closes.
         if self._current is delivery:
             self._current = None
             self._last_activity = time.monotonic()
-
-    def _publish_delayed(self, delivery: Delivery, delay_s: int) -> None:
-        props = delivery.properties
-        headers = {k: v for k, v in (props.headers or {}).items() if k not in _DEATH_HEADERS}
-        properties = pika.BasicProperties(
-            delivery_mode=pika.DeliveryMode.Persistent,  # a waiting retry must survive a broker restart
-            content_type=props.content_type or "application/json",
-            message_id=props.message_id,
-            headers=headers or None,
-        )
-        try:
-            delivery.channel.basic_publish(
-                exchange="", routing_key=topology.retry_queue_name(delay_s), body=delivery.body,
-                properties=properties, mandatory=True,
-            )  # fmt: skip
-        except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as e:
-            # Not taken by the delay queue: give the message back rather than lose it.
-            log.error("delay_publish_failed", job_id=delivery.job_id, delay_s=delay_s, error=repr(e))
-            delivery.channel.basic_nack(delivery.tag, requeue=True)
-            return
-        delivery.channel.basic_ack(delivery.tag)
 
     def _reap(self) -> None:
         """Forget a delivery whose worker is done and that is settled or belongs to a closed connection."""

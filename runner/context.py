@@ -8,23 +8,27 @@ import time
 from typing import Any
 
 from leadengine.errors import DependencyUnavailable
+from leadengine.jobs import Claim, Progress
 from leadengine.log import get_logger
 from leadengine.schemas import JobMessage, Lead
-from leadengine.store import utcnow
+from leadengine.settings import Settings
 from runner.errors import AttemptInterrupted, JobCancelled, JobTimedOut
-from runner.lifecycle import Claim, Lifecycle
+from runner.lifecycle import Lifecycle
 
 log = get_logger(__name__)
 
 # A checkpoint reads the job for cancel_requested at most this often: cheap, and quick enough for a user.
 CANCEL_POLL_S = 1.0
+# Progress is coalesced: at most one write this often, and what is pending is flushed by the lease keeper within
+# the same interval, so the job's progress is never more than about 2 s behind (§3 promises 5 s).
+PROGRESS_EVERY_S = 2.0
 
 
 class RunContext:
     """One attempt of one job. Thread-safe where it matters: the lease keeper and the connection thread
     (shutdown, watchdog) set flags that the handler's thread sees at its next checkpoint."""
 
-    def __init__(self, *, message: JobMessage, settings: Any, claim: Claim, lifecycle: Lifecycle) -> None:
+    def __init__(self, *, message: JobMessage, settings: Settings, claim: Claim, lifecycle: Lifecycle) -> None:
         self.job_id = message.job_id
         self.message = message
         self.settings = settings
@@ -39,6 +43,10 @@ class RunContext:
         self._done = threading.Event()
         self._last_poll = time.monotonic()  # the claim has just read the job, cancel_requested included
         self._keeper: threading.Thread | None = None
+        self._progress = Progress(phase="searching")
+        self._progress_lock = threading.Lock()
+        self._progress_pending = False
+        self._progress_written = 0.0
 
     # --- the handler's side (JobContext) ----------------------------------------------------------------
 
@@ -52,7 +60,7 @@ class RunContext:
         if not self._cancelled.is_set() and time.monotonic() - self._last_poll >= CANCEL_POLL_S:
             self._last_poll = time.monotonic()
             job = self._lifecycle.get(self.job_id)
-            if job is None or job.get("cancel_requested"):
+            if job is None or job.cancel_requested:
                 self._cancelled.set()
         if self._cancelled.is_set():
             raise JobCancelled("the job was cancelled")
@@ -61,13 +69,45 @@ class RunContext:
         self._guard()
         store = self._lifecycle.store
         store.write_leads(self.job_id, leads)
-        self._lifecycle.record_leads(self.job_id, store.count_leads(self.job_id))
+        count = store.count_leads(self.job_id)
+        with self._progress_lock:
+            self._progress = self._progress.model_copy(update={"leads_found": count})
+            self._progress_pending = False
+            progress = self._progress
+        if not self._lifecycle.record_leads(self.claim, count, progress):
+            self._lost.set()
+            raise AttemptInterrupted("lease_lost")
+        self._progress_written = time.monotonic()
 
     def progress(self, step: str, **fields: Any) -> None:
+        """The handler's steps, as the job's public progress (§3): `searched` (searching), `sites` with
+        done/total/leads (reading_sites), `leads_found` with leads. Writes are coalesced."""
         self._guard()
         log.info("job_progress", job_id=self.job_id, attempt=self.attempt, step=step, **fields)
+        with self._progress_lock:
+            update: dict[str, Any] = {}
+            if step == "sites":
+                update = {"phase": "reading_sites", "sites_done": int(fields.get("done", 0)),
+                          "sites_total": int(fields.get("total", 0)), "leads_found": int(fields.get("leads", 0))}  # fmt: skip
+            elif step == "leads_found":
+                update = {"leads_found": int(fields.get("leads", 0))}
+            elif step == "reading_sites":
+                update = {"phase": "reading_sites", "sites_total": int(fields.get("total", 0))}
+            self._progress = self._progress.model_copy(update=update)
+            self._progress_pending = True
+        if time.monotonic() - self._progress_written >= PROGRESS_EVERY_S:
+            self.flush_progress()
+
+    def flush_progress(self) -> None:
+        with self._progress_lock:
+            if not self._progress_pending:
+                return
+            self._progress_pending = False
+            progress = self._progress
+        self._progress_written = time.monotonic()
         try:
-            self._lifecycle.record_progress(self.job_id, {"step": step, "at": utcnow(), **fields})
+            if not self._lifecycle.record_progress(self.claim, progress):
+                self._lost.set()
         except DependencyUnavailable as e:  # progress is a courtesy; the job itself goes on
             log.warning("progress_not_recorded", job_id=self.job_id, error=str(e))
 
@@ -101,9 +141,16 @@ class RunContext:
         self._done.set()
 
     def _keep_lease(self) -> None:
-        # Renew at a third of the lease, so that two renewals can fail (a Firestore blip) before it lapses.
+        # Renew at a third of the lease, so that two renewals can fail (a Firestore blip) before it lapses;
+        # between renewals, flush coalesced progress.
         interval = self.settings.runner_lease_s / 3
-        while not self._done.wait(interval):
+        next_renewal = time.monotonic() + interval
+        while not self._done.wait(min(PROGRESS_EVERY_S, interval)):
+            if time.monotonic() - self._progress_written >= PROGRESS_EVERY_S and not self._lost.is_set():
+                self.flush_progress()
+            if time.monotonic() < next_renewal:
+                continue
+            next_renewal = time.monotonic() + interval
             try:
                 job = self._lifecycle.renew(self.claim)
             except DependencyUnavailable as e:
@@ -113,5 +160,5 @@ class RunContext:
                 log.warning("lease_lost", job_id=self.job_id, attempt=self.attempt)
                 self._lost.set()
                 return
-            if job.get("cancel_requested"):
+            if job.cancel_requested:
                 self._cancelled.set()

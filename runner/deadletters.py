@@ -6,8 +6,10 @@
 
 Listing takes the messages without acknowledging them and gives them all back. Replaying resets each chosen
 job for a fresh round of JOB_MAX_ATTEMPTS attempts (status back to queued: an operator's explicit act,
-recorded in the job's history), publishes its message to scrape_jobs with a confirm, and only then removes
-the dead letter, so a replay interrupted at any point loses nothing.
+recorded in the job's history, and marked for the outbox), publishes its message to scrape_jobs with a confirm
+through the project's one publisher, and only then removes the dead letter, so a replay interrupted at any point
+loses nothing: a publish that fails stops the replay with one line on stderr and exit status 2, the dead letter
+stays in failed_jobs, and the job's outbox mark has the relay publish it once RabbitMQ takes messages again.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import socket
 import sys
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,11 +28,12 @@ import pika.exceptions
 from pydantic import ValidationError
 
 from leadengine import log as logging_setup
-from leadengine import topology
-from leadengine.errors import DependencyUnavailable
+from leadengine import outbox, topology
+from leadengine.errors import DependencyUnavailable, PublishFailed
+from leadengine.publisher import Publisher
 from leadengine.schemas import JobMessage
 from leadengine.settings import settings_or_exit
-from leadengine.store import JobStore, rfc3339
+from leadengine.store import JobStore
 from runner.lifecycle import Lifecycle
 
 
@@ -59,12 +62,7 @@ def _letter(tag: int, properties: Any, body: bytes) -> DeadLetter:
         job_id = JobMessage.model_validate_json(body).job_id
         valid = True
     except ValidationError:
-        try:
-            candidate = json.loads(body)["job_id"]
-            uuid.UUID(candidate)
-            job_id = str(candidate)
-        except Exception:  # unreadable: it has no job id to show
-            job_id = None
+        job_id = JobMessage.job_id_in(body)
     deaths = (properties.headers or {}).get("x-death") or []
     reason = str(deaths[0].get("reason")) if deaths and isinstance(deaths[0], dict) else None
     return DeadLetter(tag, body, job_id, valid, reason)
@@ -78,8 +76,9 @@ def _describe(letter: DeadLetter, lifecycle: Lifecycle) -> dict[str, Any]:
     if letter.job_id is not None:
         job = lifecycle.get(letter.job_id)
         if job is not None:
-            row.update(status=job.get("status"), attempts=int(job.get("attempts") or 0), error=job.get("error"),
-                       finished_at=rfc3339(job.get("finished_at")))  # fmt: skip
+            row.update(status=job.status.value, attempts=job.attempts,
+                       error=job.error.model_dump() if job.error else None,
+                       finished_at=job.finished_at.isoformat() if job.finished_at else None)  # fmt: skip
     return row
 
 
@@ -92,8 +91,22 @@ def list_dead_letters(channel: Any, lifecycle: Lifecycle) -> list[dict[str, Any]
             channel.basic_nack(delivery_tag=0, multiple=True, requeue=True)
 
 
-def replay(channel: Any, lifecycle: Lifecycle, job_ids: set[str] | None, operator: str) -> tuple[list[str], list[str]]:
-    """Replay the dead letters of these jobs (None: every replayable one). Returns (replayed, skipped)."""
+class ReplayStopped(DependencyUnavailable):
+    """A replay's publish failed: the jobs replayed before it are done, every other dead letter stays."""
+
+    def __init__(self, job_id: str, replayed: list[str], error: PublishFailed) -> None:
+        super().__init__(
+            f"replay stopped at job {job_id}: {error}; {len(replayed)} replayed before it; its dead letter and every "
+            f"later one stay in {topology.FAILED_JOBS}, and the relay publishes job {job_id} once RabbitMQ is back"
+        )
+        self.replayed = replayed
+
+
+def replay(
+    channel: Any, lifecycle: Lifecycle, publisher: Publisher, job_ids: set[str] | None, operator: str
+) -> tuple[list[str], list[str]]:
+    """Replay the dead letters of these jobs (None: every replayable one). Returns (replayed, skipped);
+    ReplayStopped if a publish fails."""
     letters = _read(channel)
     replayed: list[str] = []
     skipped: list[str] = []
@@ -106,12 +119,13 @@ def replay(channel: Any, lifecycle: Lifecycle, job_ids: set[str] | None, operato
                 skipped.append(letter.job_id or "(unreadable message)")
                 continue
             job = lifecycle.reset_for_replay(letter.job_id, operator)
-            channel.basic_publish(
-                exchange="", routing_key=topology.SCRAPE_JOBS, body=letter.body,
-                properties=topology.job_properties(letter.job_id), mandatory=True,
-            )  # fmt: skip
-            if job is not None:
-                lifecycle.store.mark_published(letter.job_id)
+            try:
+                if job is not None:
+                    outbox.publish_then_clear(lifecycle.store, publisher, job)
+                else:  # no job document (a seed message never read): the message itself is all there is
+                    publisher.send(topology.job_envelope(letter.job_id, letter.body))
+            except PublishFailed as e:
+                raise ReplayStopped(letter.job_id, replayed, e) from e
             channel.basic_ack(letter.tag)
             replayed.append(letter.job_id)
     finally:
@@ -140,27 +154,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "replay" and bool(args.job_ids) == bool(args.all):
         parser.error("replay takes JOB_ID... or --all")
     settings = settings_or_exit()
-    logging_setup.configure("warning")
+    # An operator's tool: its own lines say what happened; library warnings (pika's reconnects, the publisher's
+    # JSON events) would bury the one line that matters.
+    logging_setup.configure("error")
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     lifecycle = Lifecycle(JobStore(settings), settings, runner_id=_operator())
     try:
         connection = pika.BlockingConnection(topology.connection_parameters(settings, heartbeat=0))
     except pika.exceptions.AMQPError as e:
         print(f"leadengine: cannot reach RabbitMQ at {settings.amqp_url_for_logs()}: {e!r}", file=sys.stderr)
         return 2
+    publisher = Publisher(settings)
     try:
         channel = connection.channel()
         topology.declare(channel, settings.job_retry_delays_s)
-        channel.confirm_delivery()
         if args.command == "list":
             rows = list_dead_letters(channel, lifecycle)
             _print_rows(rows, as_json=args.json)
             return 0
         wanted = None if args.all else set(args.job_ids)
-        replayed, skipped = replay(channel, lifecycle, wanted, _operator())
+        replayed, skipped = replay(channel, lifecycle, publisher, wanted, _operator())
     except DependencyUnavailable as e:
+        for job_id in e.replayed if isinstance(e, ReplayStopped) else []:
+            print(f"replayed {job_id}")
         print(f"leadengine: {e}", file=sys.stderr)
         return 2
     finally:
+        publisher.close()
         if connection.is_open:
             connection.close()
     for job_id in replayed:

@@ -12,13 +12,14 @@ import importlib
 from typing import Any, Protocol
 
 from leadengine.schemas import JobMessage, Lead
+from leadengine.settings import Settings
 from runner.errors import HandlerNotFound
 
 
 class JobContext(Protocol):
     job_id: str
     message: JobMessage
-    settings: Any
+    settings: Settings
     attempt: int
 
     def checkpoint(self) -> None:

@@ -1,10 +1,9 @@
 """The runner's Prometheus metrics, served on RUNNER_METRICS_PORT at /metrics (0 disables the server)."""
-
 from __future__ import annotations
 
-from typing import Any
-
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from leadengine.settings import Settings
 
 # Outcomes of one delivery: succeeded | failed | cancelled | retried | duplicate | held | invalid | interrupted.
 DELIVERIES = Counter(
@@ -21,6 +20,6 @@ IN_FLIGHT = Gauge("leadengine_runner_jobs_in_flight", "Jobs this runner is worki
 RECONNECTS = Counter("leadengine_runner_reconnects", "Connections to RabbitMQ opened after the first one")
 
 
-def serve(settings: Any) -> None:
+def serve(settings: Settings) -> None:
     if settings.runner_metrics_port:
         start_http_server(settings.runner_metrics_port, addr=settings.runner_metrics_addr)

@@ -13,6 +13,7 @@ import httpx
 import pika.exceptions
 
 from leadengine.errors import DependencyUnavailable
+from leadengine.jobs import ErrorInfo
 from leadengine.schemas import SOURCE_TYPES, JobMessage
 from runner.errors import JobCancelled, JobError, JobTimedOut, PermanentJobError, TransientJobError
 
@@ -42,8 +43,8 @@ class Decision:
     message: str
 
     @property
-    def error(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message[:500]}
+    def error(self) -> ErrorInfo:
+        return ErrorInfo(code=self.code, message=self.message[:500])
 
 
 def decide(error: BaseException, *, attempts_used: int, max_attempts: int) -> Decision:
@@ -54,10 +55,10 @@ def decide(error: BaseException, *, attempts_used: int, max_attempts: int) -> De
         return Decision(Action.FAIL, error.code, error.message)
     if isinstance(error, _TRANSIENT_TYPES):
         code = error.code if isinstance(error, JobError) else "transient_error"
-        retry = Decision(Action.RETRY, code, _describe(error))
+        retry = Decision(Action.RETRY, code, _describe(error, code))
     else:
         # A bug or an unforeseen library error: it may be a fluke, and attempts are capped, so retry.
-        retry = Decision(Action.RETRY, "internal_error", _describe(error))
+        retry = Decision(Action.RETRY, "internal_error", _describe(error, "internal_error"))
     if attempts_used >= max_attempts:
         return exhausted(attempts_used, retry)
     return retry
@@ -91,6 +92,18 @@ def wait_delay_s(delays_s: tuple[int, ...], wait_s: float) -> int:
     return next((delay for delay in ordered if delay >= wait_s), ordered[-1])
 
 
-def _describe(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
-    return text if isinstance(error, JobError) else f"{type(error).__name__}: {text}"
+# What a person reads in the job's `error.message` (§3) when the error is not one of ours: never the exception's
+# text, class or file; the runner's log keeps those.
+_SENTENCES = {
+    "transient_error": "a network or service error interrupted the job",
+    "store_unavailable": "the job store was briefly unavailable",
+    "internal_error": "the runner hit an unexpected error",
+}
+
+
+def _describe(error: BaseException, code: str) -> str:
+    if isinstance(error, JobError):
+        return error.message
+    if isinstance(error, DependencyUnavailable):
+        return _SENTENCES["store_unavailable"]
+    return _SENTENCES.get(code, _SENTENCES["internal_error"])

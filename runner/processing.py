@@ -4,10 +4,8 @@ never touches pika: the consumer applies the settlement on the connection's thre
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -15,14 +13,16 @@ import structlog
 from pydantic import ValidationError
 
 from leadengine.errors import DependencyUnavailable
+from leadengine.jobs import Assessment, Claim, ErrorInfo, Verdict
 from leadengine.log import get_logger
 from leadengine.schemas import JobMessage, JobStatus
+from leadengine.settings import Settings
 from leadengine.store import JobStore
 from runner import metrics, policy
 from runner.context import RunContext
 from runner.errors import AttemptInterrupted, PermanentJobError
 from runner.handler import JobHandler
-from runner.lifecycle import Assessment, Claim, Lifecycle, Verdict
+from runner.lifecycle import Lifecycle
 
 log = get_logger(__name__)
 
@@ -43,7 +43,7 @@ LEAVE = Settlement("leave")
 
 
 class JobProcessor:
-    def __init__(self, settings: Any, store: JobStore, handler: JobHandler, runner_id: str) -> None:
+    def __init__(self, settings: Settings, store: JobStore, handler: JobHandler, runner_id: str) -> None:
         self._settings = settings
         self._handler = handler
         self.lifecycle = Lifecycle(store, settings, runner_id)
@@ -142,6 +142,7 @@ class JobProcessor:
         if interrupted is not None:
             return self._interrupted(ctx, interrupted, started)
         if error is None:
+            ctx.flush_progress()
             if not self.lifecycle.finish(claim, JobStatus.SUCCEEDED, None):
                 return self._done("superseded", started, ACK)
             return self._done("succeeded", started, ACK, attempt=claim.attempt)
@@ -180,7 +181,7 @@ class JobProcessor:
         job with `timeout` now. Called on the connection thread; True if the failure was recorded."""
         ctx.interrupt("stuck")
         limit = self._settings.job_timeout_s
-        error = {"code": "timeout", "message": f"the job ran past its time limit of {limit:g}s and did not stop"}
+        error = ErrorInfo(code="timeout", message=f"the job ran past its time limit of {limit:g}s and did not stop")
         try:
             return self.lifecycle.finish(ctx.claim, JobStatus.FAILED, error)
         except DependencyUnavailable:
@@ -198,7 +199,7 @@ class JobProcessor:
     def _invalid(self, body: bytes, error: ValidationError) -> Settlement:
         """A body that is not a job message will never parse: dead-letter it at once. If it names a queued
         job, fail that job too, so its owner sees why it will never run."""
-        job_id = _job_id_of(body)
+        job_id = JobMessage.job_id_in(body)
         with structlog.contextvars.bound_contextvars(job_id=job_id):
             log.info("message_received")
             problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:3])
@@ -212,12 +213,3 @@ class JobProcessor:
                     log.warning("job_not_failed", error=str(e))
             log.warning("message_failed", code=decision.code, error=decision.message, action="dead_letter")
             return self._done("invalid", time.monotonic(), DEAD_LETTER)
-
-
-def _job_id_of(body: bytes) -> str | None:
-    try:
-        job_id = json.loads(body)["job_id"]
-        uuid.UUID(job_id)
-        return str(job_id)
-    except Exception:  # anything unreadable simply has no job id
-        return None

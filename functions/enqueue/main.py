@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,17 +19,19 @@ from werkzeug.routing import BaseConverter, Map, Rule
 
 from leadengine import log as logging_setup
 from leadengine import outbox
-from leadengine.errors import PublishFailed, StoreUnavailable
+from leadengine.errors import StoreUnavailable
+from leadengine.jobs import JobRequest, new_job, user_cancel, utcnow
 from leadengine.publisher import Publisher
-from leadengine.schemas import JobMessage, JobStatus, ScrapeRequest
+from leadengine.schemas import JobStatus, ScrapeRequest
 from leadengine.settings import settings_or_exit
-from leadengine.store import JobStore, decode_page_token, job_view, rfc3339, utcnow
+from leadengine.store import JobStore
 
 # The function's own modules beside this file (functions-framework puts its directory on sys.path).
 # isort: split
 import http_errors
 import request_body
 import request_params
+import views
 from api_keys import ApiKeys
 from http_errors import (
     Forbidden,
@@ -80,6 +81,7 @@ URLS = Map(
 _clients_lock = threading.Lock()
 _store: JobStore | None = None
 _publisher: Publisher | None = None
+_clearer: outbox.Clearer | None = None
 
 
 def job_store() -> JobStore:
@@ -96,6 +98,15 @@ def publisher() -> Publisher:
         if _publisher is None:
             _publisher = Publisher(settings)
         return _publisher
+
+
+def clearer() -> outbox.Clearer:
+    global _clearer
+    store = job_store()
+    with _clients_lock:
+        if _clearer is None:
+            _clearer = outbox.clearer_for(store)
+        return _clearer
 
 
 # --- handlers ---------------------------------------------------------------------------------------------
@@ -120,52 +131,27 @@ def submit(request: flask.Request) -> flask.Response:
         raise Forbidden()
 
     store = job_store()
-    new_job = JobStore.new_job(str(uuid.uuid4()), user_id, scrape.job_request(), utcnow())
+    draft = new_job(str(uuid.uuid4()), user_id, JobRequest.model_validate(scrape.job_request()), utcnow())
     try:
-        job, created = store.create_job(new_job, key)
+        job, created = store.create_job(draft, key)
     except StoreUnavailable:
         # The commit may have landed before the error; remove it so a 503 job is never processed.
-        store.discard_job(new_job["job_id"], user_id, key)
+        store.discard_job(draft.job_id, user_id, key)
         raise
-    job_id = str(job["job_id"])
+    job_id = job.job_id
     if created:
-        _publish(store, job_id, user_id, job["request"])
+        # Published before the answer, its mark cleared after it; a broker that is down or silent costs at most
+        # PUBLISH_TIMEOUT_S and leaves the job to the relay: the answer is 202 either way.
+        outbox.publish_or_defer(store, publisher(), job, clearer())
     log.info("job_accepted", job_id=job_id, user_id=user_id, replayed=not created)
-    payload = {"job_id": job_id, "status": JobStatus.QUEUED.value, "created_at": rfc3339(job["created_at"])}
+    payload = {"job_id": job_id, "status": JobStatus.QUEUED.value, "created_at": views.rfc3339(job.created_at)}
     return http_errors.json_response(202, payload, {"Location": f"/api/v1/jobs/{job_id}"})
-
-
-# After a failed publish, requests leave their jobs to the relay for a few seconds instead of each waiting out
-# the publisher's retries against a dead broker: behind the publisher's lock, an unreachable (not refusing)
-# broker would otherwise turn every request into a client timeout.
-PUBLISH_PAUSE_S = 5.0
-_publish_paused_until = 0.0
-
-
-def _publish(store: JobStore, job_id: str, user_id: str, request: dict[str, Any]) -> None:
-    """Publish before answering. A failure here never loses the job: it keeps its outbox mark and the relay
-    publishes it once the broker is back, so the answer is still 202."""
-    global _publish_paused_until
-    if time.monotonic() < _publish_paused_until:
-        log.warning("publish_deferred_to_relay", job_id=job_id, reason="broker_recently_down")
-        return
-    try:
-        publisher().publish(JobMessage.for_job(job_id, user_id, request))
-    except PublishFailed as e:
-        _publish_paused_until = time.monotonic() + PUBLISH_PAUSE_S
-        log.warning("publish_deferred_to_relay", job_id=job_id, reason="publish_failed", error=str(e))
-        return
-    try:
-        store.mark_published(job_id)
-    except StoreUnavailable as e:
-        # Published but still marked: the relay publishes it again later and the runner drops the duplicate.
-        log.warning("mark_published_failed", job_id=job_id, error=str(e))
 
 
 def get_job(request: flask.Request, job_id: str) -> flask.Response:
     user_id = api_keys.authenticate(request)
     job = job_store().get_job(request_params.canonical_job_id(job_id), user_id)
-    return http_errors.json_response(200, job_view(job))
+    return http_errors.json_response(200, views.job_view(job))
 
 
 def list_leads(request: flask.Request, job_id: str) -> flask.Response:
@@ -174,9 +160,11 @@ def list_leads(request: flask.Request, job_id: str) -> flask.Response:
     store = job_store()
     job_id = request_params.canonical_job_id(job_id)
     store.get_job(job_id, user_id)  # ownership: another user's job is a 404 like a missing one
-    after = decode_page_token(query.page_token) if query.page_token is not None else None
-    leads, next_token = store.list_leads(job_id, query.limit, after)
-    return http_errors.json_response(200, {"leads": leads, "next_page_token": next_token})
+    after = views.decode_page_token(query.page_token) if query.page_token is not None else None
+    leads, more = store.list_leads(job_id, query.limit, after)
+    next_token = views.encode_page_token(leads[-1].lead_id) if more else None
+    return http_errors.json_response(200, {"leads": [views.lead_view(lead) for lead in leads],
+                                           "next_page_token": next_token})  # fmt: skip
 
 
 def cancel(request: flask.Request, job_id: str) -> flask.Response:
@@ -186,16 +174,9 @@ def cancel(request: flask.Request, job_id: str) -> flask.Response:
     # A plain read first answers 404 and a Firestore outage (503) within one FIRESTORE_TIMEOUT_S; the
     # transaction (bounded at three) re-checks everything.
     store.get_job(job_id, user_id)
-    job = store.request_cancel(job_id, user_id)
-    log.info("job_cancel_requested", job_id=job_id, user_id=user_id, status=job["status"])
-    return http_errors.json_response(202, job_view(job))
-
-
-# One relay call drains the outbox in passes of RELAY_PASS_LIMIT jobs until it is empty or RELAY_BUDGET_S is
-# spent, well inside Cloud Scheduler's 60 s attempt deadline: after a long broker outage a backlog of accepted
-# jobs goes out in one call instead of 100 per scheduler tick.
-RELAY_PASS_LIMIT = 100
-RELAY_BUDGET_S = 20.0
+    job = store.change_job(job_id, user_cancel(job_id, user_id))
+    log.info("job_cancel_requested", job_id=job_id, user_id=user_id, status=job.status.value)
+    return http_errors.json_response(202, views.job_view(job))
 
 
 def relay(request: flask.Request) -> flask.Response:
@@ -205,16 +186,9 @@ def relay(request: flask.Request) -> flask.Response:
     given = request.headers.get("X-Relay-Token", "")
     if not hmac.compare_digest(hashlib.sha256(given.encode("latin-1")).digest(), _RELAY_TOKEN_DIGEST):
         raise Unauthorized("a valid X-Relay-Token is required")
-    totals = {"published": 0, "skipped": 0}
-    deadline = time.monotonic() + RELAY_BUDGET_S
-    while True:
-        counts = outbox.relay_once(
-            job_store(), publisher(), older_than_s=settings.outbox_grace_s, limit=RELAY_PASS_LIMIT
-        )
-        for name in totals:
-            totals[name] += counts[name]
-        if counts["published"] + counts["skipped"] < RELAY_PASS_LIMIT or time.monotonic() > deadline:
-            return http_errors.json_response(200, totals)
+    clearer().flush(timeout_s=2)  # this instance's own recent publishes are not the relay's to send again
+    totals = outbox.drain(job_store(), publisher(), older_than_s=settings.outbox_grace_s)
+    return http_errors.json_response(200, totals.as_dict())
 
 
 HANDLERS: dict[str, Callable[..., flask.Response]] = {

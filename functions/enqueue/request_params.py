@@ -12,11 +12,11 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from leadengine.errors import JobNotFound
-from leadengine.store import decode_page_token
 
 # The function's own modules beside this file (functions-framework puts its directory on sys.path).
 # isort: split
 from http_errors import MalformedParameter
+from views import decode_page_token
 
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x20-\x7e]+$")]
 _IDEMPOTENCY_KEY: pydantic.TypeAdapter[str] = pydantic.TypeAdapter(IdempotencyKey)

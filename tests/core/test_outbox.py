@@ -9,11 +9,11 @@ import pytest
 
 from leadengine import topology
 from leadengine.errors import PublishFailed
-from leadengine.outbox import relay_once
+from leadengine.outbox import RelayCounts, relay_once
 from leadengine.publisher import Publisher
 from leadengine.settings import Settings, load_settings
-from leadengine.store import JobStore, utcnow
-from tests.support import services
+from leadengine.store import JobStore
+from tests.support import jobs, services
 
 REQUEST = {"industry": "SaaS", "geography": "Sydney", "keywords": ["B2B"], "source_types": ["google"],
            "search_query": "SaaS companies in Sydney B2B", "filters": None, "max_leads": 10}  # fmt: skip
@@ -24,8 +24,7 @@ def _depth(channel) -> int:
 
 
 def _pending_job(store: JobStore) -> str:
-    job, _ = store.create_job(store.new_job(str(uuid.uuid4()), f"outbox-{uuid.uuid4().hex[:6]}", REQUEST, utcnow()))
-    return str(job["job_id"])
+    return jobs.create(store, f"outbox-{uuid.uuid4().hex[:6]}", REQUEST).job_id
 
 
 def _drain_unpublished(store: JobStore, publisher: Publisher) -> None:
@@ -38,12 +37,12 @@ def test_relay_publishes_a_marked_job_once_and_clears_the_mark(settings: Setting
     _drain_unpublished(store, publisher)
     channel.queue_purge(topology.SCRAPE_JOBS)
     job_id = _pending_job(store)
-    assert relay_once(store, publisher, older_than_s=0) == {"published": 1, "skipped": 0}
-    assert relay_once(store, publisher, older_than_s=0) == {"published": 0, "skipped": 0}
+    assert relay_once(store, publisher, older_than_s=0) == RelayCounts(published=1, skipped=0)
+    assert relay_once(store, publisher, older_than_s=0) == RelayCounts(published=0, skipped=0)
     _, properties, body = channel.basic_get(topology.SCRAPE_JOBS, auto_ack=True)
     assert properties.message_id == job_id and json.loads(body)["search_query"] == REQUEST["search_query"]
     assert _depth(channel) == 0
-    assert store.get_job(job_id)["outbox_due_at"] is None
+    assert store.get_job(job_id).outbox_due_at is None
     publisher.close()
 
 
@@ -51,8 +50,8 @@ def test_relay_leaves_a_fresh_job_to_the_request_publishing_it(settings: Setting
     publisher = Publisher(settings)
     _drain_unpublished(store, publisher)
     job_id = _pending_job(store)
-    assert relay_once(store, publisher, older_than_s=3600)["published"] == 0
-    assert store.get_job(job_id)["outbox_due_at"] is not None
+    assert relay_once(store, publisher, older_than_s=3600).published == 0
+    assert store.get_job(job_id).outbox_due_at is not None
     publisher.close()
 
 
@@ -61,8 +60,8 @@ def test_relay_does_not_publish_a_job_cancelled_before_it_was_published(settings
     _drain_unpublished(store, publisher)
     channel.queue_purge(topology.SCRAPE_JOBS)
     job_id = _pending_job(store)
-    store.job_ref(job_id).update({"status": "cancelled"})  # as a cancel racing the relay might leave it
-    assert relay_once(store, publisher, older_than_s=0) == {"published": 0, "skipped": 1}
+    jobs.force(store, job_id, status="cancelled")  # as a cancel racing the relay might leave it
+    assert relay_once(store, publisher, older_than_s=0) == RelayCounts(published=0, skipped=1)
     assert _depth(channel) == 0
     publisher.close()
 
@@ -72,10 +71,10 @@ def test_broker_down_keeps_the_mark_for_the_next_pass(base_env, store: JobStore,
     job_id = _pending_job(store)
     with pytest.raises(PublishFailed):
         relay_once(store, down, older_than_s=0, limit=1000)
-    assert store.get_job(job_id)["outbox_due_at"] is not None
+    assert store.get_job(job_id).outbox_due_at is not None
     up = Publisher(load_settings())
     relay_once(store, up, older_than_s=0, limit=1000)
-    assert store.get_job(job_id)["outbox_due_at"] is None
+    assert store.get_job(job_id).outbox_due_at is None
     up.close()
 
 

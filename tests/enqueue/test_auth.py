@@ -34,7 +34,7 @@ def test_the_scheme_is_case_insensitive(client, users: Users) -> None:
 
 def test_the_key_decides_the_user(client, users: Users, job_store) -> None:
     response = client.post("/api/v1/jobs/scrape", json=VALID, headers=users.auth(users.bob))
-    assert job_store.get_job(response.json["job_id"])["user_id"] == users.bob
+    assert job_store.get_job(response.json["job_id"]).user_id == users.bob
 
 
 def _three_calls(client: Any, users: Users, user: str, job_id: str) -> list[tuple[int, Any]]:

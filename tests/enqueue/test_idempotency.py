@@ -72,7 +72,7 @@ def test_ten_concurrent_requests_with_one_key_make_one_job_and_one_message(
     assert len(job_ids) == 1
     (job_id,) = job_ids
     assert count_jobs(job_store, users.alice) == before + 1
-    assert job_store.get_job(job_id)["request"]["geography"] == "Burst"
+    assert job_store.get_job(job_id).request.geography == "Burst"
     assert [p.message_id for _, p, _ in drain(channel)] == [job_id]
 
 

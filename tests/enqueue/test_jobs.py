@@ -9,6 +9,7 @@ from typing import Any
 from leadengine.schemas import Lead, lead_id_for
 from leadengine.store import JobStore
 from tests.enqueue.conftest import VALID, Users
+from tests.support.jobs import force
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
@@ -23,7 +24,7 @@ def test_get_job_shows_every_field_of_the_contract(client, users: Users) -> None
     job_id = new_job(client, users, filters={"company_size": "50-200"})
     job = client.get(f"/api/v1/jobs/{job_id}", headers=users.auth(users.alice)).json
     assert set(job) == {"job_id", "user_id", "status", "request", "attempts", "lead_count", "error",
-                        "created_at", "updated_at", "started_at", "finished_at"}  # fmt: skip
+                        "created_at", "updated_at", "started_at", "finished_at", "progress"}  # fmt: skip
     assert (job["job_id"], job["user_id"], job["status"]) == (job_id, users.alice, "queued")
     assert (job["attempts"], job["lead_count"], job["error"]) == (0, 0, None)
     assert (job["started_at"], job["finished_at"]) == (None, None)
@@ -47,7 +48,7 @@ def test_cancelling_a_queued_job_cancels_it_at_once_and_again_is_409(client, use
 
 def test_cancelling_a_finished_job_is_409(client, users: Users, job_store: JobStore) -> None:
     job_id = new_job(client, users)
-    job_store.job_ref(job_id).update({"status": "succeeded"})  # as a runner would leave it
+    force(job_store, job_id, status="succeeded")  # as a runner would leave it
     response = client.post(f"/api/v1/jobs/{job_id}/cancel", headers=users.auth(users.alice))
     assert (response.status_code, response.json["error"]["code"]) == (409, "job_finished")
 

@@ -15,13 +15,15 @@ import pika.exceptions
 
 from leadengine import topology
 from leadengine.errors import JobNotFound
+from leadengine.jobs import JobRequest, new_job, utcnow
 from leadengine.schemas import JobMessage
 from leadengine.settings import load_settings
-from leadengine.store import JobStore, utcnow
+from leadengine.store import JobStore
 from runner.deadletters import list_dead_letters
 from runner.lifecycle import Lifecycle
 from tests.runner import handlers
 from tests.support import services
+from tests.support.jobs import document
 
 FINISHED = {"succeeded", "failed", "cancelled"}
 # Short everything: retries after 1-3 s, leases of 2 s, no metrics server unless a test asks for one.
@@ -78,18 +80,17 @@ class Runners:
         job_id = job_id or str(uuid.uuid4())
         user_id = f"user-{job_id[:6]}"
         request = {**REQUEST, "keywords": list(script), "search_query": f"test job {job_id}"}
+        # published right below (published=True: no outbox mark), which keeps the relay tests' counts theirs
+        job = new_job(job_id, user_id, JobRequest.model_validate(request), utcnow(), published=True)
         if create:
-            job = JobStore.new_job(job_id, user_id, request, utcnow())
-            job["outbox_due_at"] = None  # published right below; keeps the relay tests' counts theirs
             self.store.create_job(job)
         if publish:
-            self.publish(JobMessage.for_job(job_id, user_id, request).body(), job_id)
+            self.publish(JobMessage.for_job(job).body(), job_id)
         return job_id
 
     def republish(self, job_id: str) -> None:
         """The job's message once more, exactly as first published (a duplicate delivery)."""
-        job = self.job(job_id)
-        self.publish(JobMessage.for_job(job_id, job["user_id"], job["request"]).body(), job_id)
+        self.publish(JobMessage.for_job(self.store.get_job(job_id)).body(), job_id)
 
     def publish(self, body: bytes, message_id: str | None = None) -> None:
         self.channel.basic_publish(
@@ -98,7 +99,9 @@ class Runners:
         )  # fmt: skip
 
     def job(self, job_id: str) -> dict[str, Any]:
-        return self.store.get_job(job_id)
+        """The job's document as Firestore holds it (JobNotFound while there is none)."""
+        self.store.get_job(job_id)
+        return document(self.store, job_id)
 
     def wait_status(self, job_id: str, statuses: set[str] | str = FINISHED, timeout: float = 30.0) -> dict[str, Any]:
         wanted = {statuses} if isinstance(statuses, str) else statuses

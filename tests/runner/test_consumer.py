@@ -7,6 +7,7 @@ import json
 import urllib.request
 
 from leadengine import topology
+from leadengine.jobs import user_cancel
 from tests.runner.harness import Runners, seconds_between, wait_for
 from tests.support import services
 
@@ -116,7 +117,7 @@ def test_the_same_job_published_twice_has_one_effect(runners: Runners) -> None:
 def test_a_cancelled_queued_job_is_never_run(runners: Runners) -> None:
     job_id = runners.submit("leads=1")
     user_id = runners.job(job_id)["user_id"]
-    assert runners.store.request_cancel(job_id, user_id)["status"] == "cancelled"
+    assert runners.store.change_job(job_id, user_cancel(job_id, user_id)).status == "cancelled"
     runners.wait_started(runners.start())
     wait_for(lambda: runners.queue_depth() == 0, 10, "the message consumed")
     services.wait_until(lambda: any(runners.events(p, "message_processed") for p in runners.processes), 10)
@@ -129,7 +130,7 @@ def test_a_running_job_is_cancelled_at_its_next_checkpoint(runners: Runners) -> 
     runners.wait_started(runners.start())
     job_id = runners.submit("sleep=30")
     job = runners.wait_status(job_id, "running")
-    runners.store.request_cancel(job_id, job["user_id"])
+    runners.store.change_job(job_id, user_cancel(job_id, job["user_id"]))
     job = runners.wait_status(job_id, timeout=5)
     assert job["status"] == "cancelled" and job["error"] is None and runners.completions(job_id) == 0
     assert _attempt_entries(job)[-1]["outcome"] == "cancelled"

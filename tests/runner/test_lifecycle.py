@@ -13,13 +13,19 @@ from datetime import timedelta
 
 import pytest
 
+from leadengine.jobs import Assessment, Claim, ErrorInfo, Job, Verdict, utcnow
 from leadengine.schemas import JobStatus
 from leadengine.settings import Settings, load_settings
-from leadengine.store import JobStore, utcnow
-from runner.lifecycle import Assessment, Claim, Lifecycle, Verdict, assess
+from leadengine.store import JobStore
+from runner.lifecycle import Lifecycle
+from tests.support import jobs
+from tests.support.jobs import document
 
-REQUEST = {"industry": "SaaS", "geography": "Sydney", "keywords": [], "source_types": ["google"],
-           "search_query": "SaaS companies in Sydney", "filters": None, "max_leads": 10}  # fmt: skip
+ERROR = ErrorInfo(code="x", message="y")
+
+
+def assess(fields: dict, now, max_attempts: int) -> Assessment:
+    return Job.from_document({"job_id": "j", "user_id": "u", "created_at": now, **fields}).assess(now, max_attempts)
 
 
 @pytest.fixture
@@ -28,9 +34,7 @@ def lease_settings(base_env: dict[str, str]) -> Settings:
 
 
 def _job(store: JobStore) -> str:
-    job_id = str(uuid.uuid4())
-    store.create_job(store.new_job(job_id, "user-1", REQUEST, utcnow()))
-    return job_id
+    return jobs.create(store).job_id
 
 
 def _claim(lifecycle: Lifecycle, job_id: str) -> Claim:
@@ -73,7 +77,7 @@ def test_racing_runners_claim_an_attempt_exactly_once(store: JobStore, lease_set
     claims = [r for r in results if isinstance(r, Claim)]
     assert len(claims) == 1, results
     assert all(isinstance(r, Assessment) and r.verdict is Verdict.HELD for r in results if r not in claims)
-    job = store.get_job(job_id)
+    job = document(store, job_id)
     assert job["status"] == "running" and job["attempts"] == 1 and job["lease"]["owner"] == claims[0].runner_id
 
 
@@ -89,7 +93,7 @@ def test_an_attempt_whose_lease_lapsed_is_fenced_off_by_the_next_one(store: JobS
     assert first.renew(old) is None
     assert first.finish(old, JobStatus.SUCCEEDED, None) is False  # a late writer changes nothing
     assert second.finish(new, JobStatus.SUCCEEDED, None) is True
-    job = store.get_job(job_id)
+    job = document(store, job_id)
     assert job["status"] == "succeeded" and job["lease"] is None
     assert [(e["attempt"], e["runner"], e["outcome"]) for e in job["history"]] == [
         (1, "runner-a", "lost"), (2, "runner-b", "succeeded")]  # fmt: skip
@@ -101,10 +105,10 @@ def test_status_never_moves_backward(store: JobStore, lease_settings: Settings) 
     claim = _claim(lifecycle, job_id)
     assert lifecycle.finish(claim, JobStatus.CANCELLED, None)
     assert lifecycle.begin(job_id) == Assessment(Verdict.DUPLICATE, attempts_used=1)
-    assert lifecycle.close_unclaimed(job_id, JobStatus.FAILED, {"code": "x", "message": "y"}, "failed") is False
+    assert lifecycle.close_unclaimed(job_id, JobStatus.FAILED, ERROR, "failed") is False
     assert lifecycle.finish(claim, JobStatus.SUCCEEDED, None) is False
-    assert lifecycle.retry_later(claim, {"code": "x", "message": "y"}, 1) is False
-    assert store.get_job(job_id)["status"] == "cancelled"
+    assert lifecycle.retry_later(claim, ERROR, 1) is False
+    assert document(store, job_id)["status"] == "cancelled"
 
 
 def test_a_retry_keeps_the_job_running_with_its_error_until_the_backoff_is_over(
@@ -113,8 +117,8 @@ def test_a_retry_keeps_the_job_running_with_its_error_until_the_backoff_is_over(
     lifecycle = Lifecycle(store, lease_settings, "runner-a")
     job_id = _job(store)
     claim = _claim(lifecycle, job_id)
-    assert lifecycle.retry_later(claim, {"code": "transient_error", "message": "503"}, 30)
-    job = store.get_job(job_id)
+    assert lifecycle.retry_later(claim, ErrorInfo(code="transient_error", message="503"), 30)
+    job = document(store, job_id)
     assert job["status"] == "running" and job["error"]["code"] == "transient_error" and job["lease"] is None
     early = lifecycle.begin(job_id)
     assert isinstance(early, Assessment) and early.verdict is Verdict.WAIT and early.wait_s > 28
@@ -134,10 +138,10 @@ def test_replay_resets_a_failed_job_for_a_fresh_round_and_records_it(store: JobS
     lifecycle = Lifecycle(store, lease_settings, "runner-a")
     job_id = _job(store)
     claim = _claim(lifecycle, job_id)
-    assert lifecycle.finish(claim, JobStatus.FAILED, {"code": "attempts_exhausted", "message": "gave up"})
+    assert lifecycle.finish(claim, JobStatus.FAILED, ErrorInfo(code="attempts_exhausted", message="gave up"))
     job = lifecycle.reset_for_replay(job_id, "alice@ops")
-    assert job is not None and job["status"] == "queued" and job["error"] is None and job["attempts_base"] == 1
-    stored = store.get_job(job_id)
+    assert job is not None and job.status is JobStatus.QUEUED and job.error is None and job.attempts_base == 1
+    stored = document(store, job_id)
     assert stored["outbox_due_at"] is not None  # until the replayed message is confirmed
     assert stored["history"][-1]["outcome"] == "replayed" and stored["history"][-1]["runner"] == "alice@ops"
     again = _claim(lifecycle, job_id)

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from leadengine.errors import StoreUnavailable
+from leadengine.jobs import ErrorInfo
 from leadengine.schemas import JobMessage
 from runner import policy
 from runner.errors import JobCancelled, JobTimedOut, PermanentJobError, TransientJobError
@@ -33,7 +34,7 @@ def test_a_transient_error_on_the_last_attempt_fails_with_attempts_exhausted() -
 
 def test_permanent_errors_and_timeouts_fail_at_once_with_their_code() -> None:
     permanent = policy.decide(PermanentJobError("bad key", code="provider_auth"), attempts_used=1, max_attempts=3)
-    assert (permanent.action, permanent.error) == (Action.FAIL, {"code": "provider_auth", "message": "bad key"})
+    assert (permanent.action, permanent.error) == (Action.FAIL, ErrorInfo(code="provider_auth", message="bad key"))
     timeout = policy.decide(JobTimedOut("over 600s"), attempts_used=1, max_attempts=3)
     assert (timeout.action, timeout.code) == (Action.FAIL, "timeout")
 
@@ -45,6 +46,18 @@ def test_cancellation_cancels() -> None:
 def test_an_unexpected_exception_is_retried_as_an_internal_error_within_the_cap() -> None:
     assert policy.decide(KeyError("x"), attempts_used=1, max_attempts=3).code == "internal_error"
     assert policy.decide(KeyError("x"), attempts_used=3, max_attempts=3).code == "attempts_exhausted"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ValueError("Invalid IPv6 URL"), KeyError("secret_field"), OSError(2, "No such file", "/etc/leadengine.conf"),
+     StoreUnavailable("Firestore is unavailable: DeadlineExceeded")],
+)  # fmt: skip
+def test_the_error_message_is_for_a_person_and_names_no_exception_class_or_file(error: Exception) -> None:
+    for used in (1, 3):  # a retry's error, and the final attempts_exhausted one
+        message = policy.decide(error, attempts_used=used, max_attempts=3).message
+        assert type(error).__name__ not in message and str(error) not in message
+        assert "/etc/" not in message and "Error" not in message and "Firestore" not in message
 
 
 def test_unknown_source_types_are_a_permanent_error() -> None:

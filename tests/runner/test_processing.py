@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
+from leadengine.jobs import utcnow
 from leadengine.schemas import JobMessage
 from leadengine.settings import Settings, load_settings
-from leadengine.store import JobStore, utcnow
+from leadengine.store import JobStore
 from runner.errors import TransientJobError
 from runner.handler import JobContext
 from runner.processing import ACK, DEAD_LETTER, JobProcessor, Settlement
-
-REQUEST = {"industry": "SaaS", "geography": "Sydney", "keywords": [], "source_types": ["google"],
-           "search_query": "SaaS companies in Sydney", "filters": None, "max_leads": 10}  # fmt: skip
+from tests.support import jobs
+from tests.support.jobs import document, force
 
 
 def _settings() -> Settings:
@@ -23,9 +22,7 @@ def _settings() -> Settings:
 
 
 def _job(store: JobStore) -> bytes:
-    job_id = str(uuid.uuid4())
-    store.create_job(store.new_job(job_id, "user-1", REQUEST, utcnow()))
-    return JobMessage.for_job(job_id, "user-1", REQUEST).body()
+    return JobMessage.for_job(jobs.create(store)).body()
 
 
 def _job_id(body: bytes) -> str:
@@ -51,11 +48,10 @@ def test_an_attempt_that_loses_its_job_to_another_drops_its_copy_and_writes_noth
     worker.start()
     assert started.wait(10)
     # Another runner took over (as after a lapsed lease): attempt 2 is theirs now.
-    store.job_ref(job_id).update({"attempts": 2, "lease": {"owner": "runner-b", "attempt": 2,
-                                                           "expires_at": utcnow()}})  # fmt: skip
+    force(store, job_id, attempts=2, lease={"owner": "runner-b", "attempt": 2, "expires_at": utcnow()})
     worker.join(timeout=10)
     assert result == [ACK]
-    job = store.get_job(job_id)
+    job = document(store, job_id)
     assert (
         job["status"] == "running"
         and job["lease"]["owner"] == "runner-b"
@@ -72,9 +68,9 @@ def test_a_retry_settles_on_the_backoff_delay_and_the_last_attempt_on_a_dead_let
     processor = JobProcessor(_settings(), store, handler, "runner-a")
     body = _job(store)
     assert processor.process(body) == Settlement("delay", 1)
-    store.job_ref(_job_id(body)).update({"retry_not_before": None})  # as if the backoff were over
+    force(store, _job_id(body), retry_not_before=None)  # as if the backoff were over
     assert processor.process(body) == DEAD_LETTER
-    job = store.get_job(_job_id(body))
+    job = document(store, _job_id(body))
     assert job["status"] == "failed" and job["attempts"] == 2 and job["error"]["code"] == "attempts_exhausted"
     assert processor.process(body) == ACK  # and any later copy is a duplicate
 

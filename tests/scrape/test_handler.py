@@ -110,7 +110,7 @@ def test_demo_job_gives_every_lead_field_merges_linkedin_and_writes_the_store(
     # Written in batches to the real store: every lead, once.
     assert all(size <= SAVE_BATCH for size in ctx.batches) and sum(ctx.batches) == 11
     stored, _ = store.list_leads(ctx.job_id, limit=200)
-    assert {row["lead_id"] for row in stored} == {lead.lead_id for lead in leads}
+    assert {row.lead_id for row in stored} == {lead.lead_id for lead in leads}
     assert store.count_leads(ctx.job_id) == 11
     assert [step for step, _ in ctx.steps][:2] == ["searched", "searched"]
     assert ctx.steps[-1] == ("leads_found", {"leads": 11})

@@ -126,7 +126,7 @@ def test_job_from_post_to_leads_through_queue_runner_and_firestore(
     # The same job delivered again (a duplicate message) never duplicates a lead.
     connection = services.blocking_connection(vhost)
     try:
-        body = JobMessage.for_job(job_id, "user-pipeline", job["request"]).body()
+        body = JobMessage.model_validate({**job["request"], "job_id": job_id, "user_id": "user-pipeline"}).body()
         connection.channel().basic_publish(
             "", topology.SCRAPE_JOBS, body,
             pika.BasicProperties(delivery_mode=2, content_type="application/json", message_id=job_id),

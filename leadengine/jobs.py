@@ -1,0 +1,327 @@
+"""The job as stored in `jobs/{job_id}` (contract §3, §5), typed: its request, attempts, lease, progress, history
+and error. Every read of a job document goes through `Job.from_document`, which fills in the defaults of fields
+that older documents lack; every change of a job is a method here that returns the changed copy (pure, no I/O),
+so the store writes exactly the fields that changed."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, Literal, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadengine.errors import JobFinished, JobNotFound
+from leadengine.schemas import DEFAULT_MAX_LEADS, JobStatus
+
+T = TypeVar("T")
+HISTORY_LIMIT = 20  # the last attempts are what an operator reads; older ones add nothing but size
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Part(BaseModel):
+    # extra="ignore": a field an older (or newer) version wrote must not make a job unreadable.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class JobRequest(_Part):
+    """The validated request fields as stored on the job and shown by GET (§3)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)  # a seed-format message may carry more
+
+    industry: str = ""
+    geography: str = ""
+    keywords: list[str] = Field(default_factory=list)
+    source_types: list[str] = Field(default_factory=lambda: ["google"])
+    search_query: str | None = None
+    filters: dict[str, Any] | None = None
+    max_leads: int = DEFAULT_MAX_LEADS
+
+
+class ErrorInfo(_Part):
+    """A job's `error`: a stable snake_case code and a sentence for a person."""
+
+    code: str
+    message: str
+
+
+class Lease(_Part):
+    """Who holds a running attempt, until when; `token` is unique to one claim and fences late writes."""
+
+    owner: str
+    attempt: int
+    token: str = ""
+    expires_at: datetime
+
+
+class HistoryEntry(_Part):
+    """One attempt (or an operator's act) as an operator reads it when a job misbehaves."""
+
+    attempt: int | None = None
+    runner: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    # succeeded, failed, cancelled, retry, shutdown, stuck, lost (its runner died), replayed, running
+    outcome: str
+    error: ErrorInfo | None = None
+
+
+Phase = Literal["queued", "searching", "reading_sites", "finished"]
+
+
+class Progress(_Part):
+    """How far the current attempt has got (§3 `progress`)."""
+
+    phase: Phase = "queued"
+    sites_total: int = 0
+    sites_done: int = 0
+    leads_found: int = 0
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Attempt `attempt` of a job, held by `runner_id` under a lease."""
+
+    job_id: str
+    attempt: int  # the job's attempts counter after this start (what the API shows)
+    attempts_used: int  # attempts in this round (an operator's replay starts a new round)
+    runner_id: str
+    started_at: datetime
+    # Unique to this claim: (runner, attempt) is not, e.g. when a job document is lost and recreated, and a
+    # write of an attempt that was given up on must never pass for a new one.
+    token: str
+
+
+class Verdict(enum.StrEnum):
+    """What a delivery of a job's message should do, read from the job alone."""
+
+    RUN = "run"  # start a new attempt
+    DUPLICATE = "duplicate"  # the job is finished: acknowledge and drop the delivery
+    HELD = "held"  # a live runner holds it: park this copy in a delay queue, look again later
+    WAIT = "wait"  # it is waiting for its retry backoff: park this copy until then
+    CANCEL = "cancel"  # cancellation was requested before the attempt started
+    EXHAUSTED = "exhausted"  # JOB_MAX_ATTEMPTS attempts were used (e.g. each one killed its runner)
+    MISSING = "missing"  # no job document: a seed-format message, or a job deleted since
+
+
+@dataclass(frozen=True)
+class Assessment:
+    verdict: Verdict
+    wait_s: float = 0.0
+    attempts_used: int = 0
+
+
+# Clocks of two runners differ a little: a retry that comes back this close to its time may start.
+RETRY_SLACK = timedelta(seconds=1)
+
+
+class Job(_Part):
+    """`jobs/{job_id}`. Public fields are what GET shows (§3); the rest is the pipeline's own state."""
+
+    job_id: str
+    user_id: str
+    status: JobStatus = JobStatus.QUEUED
+    request: JobRequest = Field(default_factory=JobRequest)
+    attempts: int = 0
+    lead_count: int = 0
+    error: ErrorInfo | None = None
+    created_at: datetime
+    updated_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    progress: Progress = Field(default_factory=Progress)
+    # --- internal ---
+    cancel_requested: bool = False
+    attempts_base: int = 0  # attempts before the operator's last replay: a replay starts a fresh round
+    lease: Lease | None = None
+    runner: str | None = None
+    retry_not_before: datetime | None = None
+    history: list[HistoryEntry] = Field(default_factory=list)
+    # The outbox mark (leadengine/outbox.py): a timestamp while the message is not confirmed published, else
+    # null (the emulator ignores DELETE_FIELD, and a timestamp range never matches null).
+    outbox_due_at: datetime | None = None
+    published_at: datetime | None = None
+    created_by: str | None = None
+
+    # --- reading --------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Job:
+        """A job from its Firestore document, whatever version wrote it."""
+        data = dict(document)
+        for name in ("attempts", "lead_count", "attempts_base"):
+            data[name] = int(data.get(name) or 0)  # older documents stored null or nothing
+        for name in ("history", "request", "progress"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        if data.get("progress") is not None and "phase" not in data["progress"]:
+            data.pop("progress")  # the runner's old free-form progress field
+        return cls.model_validate(data)
+
+    def to_document(self) -> dict[str, Any]:
+        document = self.model_dump(mode="python")
+        document["status"] = self.status.value  # a plain string in Firestore, as every reader expects
+        return document
+
+    @property
+    def attempts_used(self) -> int:
+        """Attempts started in this round (an operator's replay starts a new one)."""
+        return self.attempts - self.attempts_base
+
+    @property
+    def finished(self) -> bool:
+        return self.status.finished
+
+    def assess(self, now: datetime, max_attempts: int) -> Assessment:
+        """What a delivery of this job should do."""
+        used = self.attempts_used
+        if self.finished:
+            return Assessment(Verdict.DUPLICATE, attempts_used=used)
+        if self.status is JobStatus.RUNNING and self.lease is not None and self.lease.expires_at > now:
+            return Assessment(Verdict.HELD, (self.lease.expires_at - now).total_seconds(), used)
+        if self.cancel_requested:
+            return Assessment(Verdict.CANCEL, attempts_used=used)
+        if self.retry_not_before is not None and self.retry_not_before - now > RETRY_SLACK:
+            return Assessment(Verdict.WAIT, (self.retry_not_before - now).total_seconds(), used)
+        if used >= max_attempts:
+            return Assessment(Verdict.EXHAUSTED, attempts_used=used)
+        return Assessment(Verdict.RUN, attempts_used=used)
+
+    def held_by(self, claim: Claim) -> bool:
+        """Whether this attempt still holds the job: a later attempt, or a finish by anyone, fences it off."""
+        if self.finished or self.attempts != claim.attempt or self.lease is None:
+            return False
+        return self.lease.token == claim.token and self.lease.owner == claim.runner_id
+
+    def attempt_marker(self, attempt: int) -> str:
+        """The id whose create() claims attempt n: the same for every runner reading this job, and new for a job
+        document that was deleted and created again (Firestore keeps a deleted document's subcollections)."""
+        return f"{attempt}-{int(self.created_at.timestamp() * 1_000_000)}"
+
+    # --- changes (each returns the changed copy) --------------------------------------------------------
+
+    def _with(self, **changes: Any) -> Self:
+        return self.model_copy(update=changes)
+
+    def _history(self, entry: HistoryEntry | None = None, **update: Any) -> list[HistoryEntry]:
+        """The history with `entry` appended (attempts still marked running are what a killed runner left
+        behind: they become `lost`), or with the entry of attempt `update['attempt']` updated."""
+        history = list(self.history)
+        if entry is not None:
+            history = [item.model_copy(update={"outcome": "lost"}) if item.outcome == "running" else item
+                       for item in history]  # fmt: skip
+            history.append(entry)
+        if update:
+            for index in range(len(history) - 1, -1, -1):
+                if history[index].attempt == update["attempt"]:
+                    history[index] = history[index].model_copy(update=update)
+                    break
+        return history[-HISTORY_LIMIT:]
+
+    def claimed(self, runner_id: str, now: datetime, lease_s: float) -> tuple[Job, Claim]:
+        """Start the next attempt for `runner_id`: running, under a fresh lease, progress counted afresh."""
+        attempt = self.attempts + 1
+        claim = Claim(self.job_id, attempt, self.attempts_used + 1, runner_id, now, uuid.uuid4().hex)
+        entry = HistoryEntry(attempt=attempt, runner=runner_id, started_at=now, outcome="running")
+        job = self._with(
+            status=JobStatus.RUNNING, attempts=attempt, started_at=self.started_at or now, updated_at=now,
+            runner=runner_id, lease=Lease(owner=runner_id, attempt=attempt, token=claim.token,
+                                          expires_at=now + timedelta(seconds=lease_s)),
+            retry_not_before=None, history=self._history(entry), progress=Progress(phase="searching"),
+        )  # fmt: skip
+        return job, claim
+
+    def renewed(self, claim: Claim, now: datetime, lease_s: float) -> Job:
+        lease = Lease(owner=claim.runner_id, attempt=claim.attempt, token=claim.token,
+                      expires_at=now + timedelta(seconds=lease_s))  # fmt: skip
+        return self._with(lease=lease)
+
+    def settled(
+        self, claim: Claim, now: datetime, outcome: str, *, status: JobStatus | None = None,
+        error: ErrorInfo | None = None, retry_at: datetime | None = None,
+    ) -> Job:  # fmt: skip
+        """The attempt's end: finished (status given), waiting for a retry (retry_at), or handed back."""
+        changes: dict[str, Any] = {"updated_at": now, "lease": None,
+                                   "history": self._history(attempt=claim.attempt, outcome=outcome, error=error,
+                                                            finished_at=now)}  # fmt: skip
+        if status is not None:
+            changes.update(status=status, finished_at=now, error=error)
+            if status is JobStatus.SUCCEEDED:
+                changes["progress"] = self.progress.model_copy(
+                    update={
+                        "phase": "finished",
+                        "sites_done": self.progress.sites_total,
+                        "leads_found": self.lead_count,
+                    }
+                )
+        if retry_at is not None:
+            changes.update(error=error, retry_not_before=retry_at)
+        return self._with(**changes)
+
+    def closed(self, status: JobStatus, now: datetime, by: str, outcome: str, error: ErrorInfo | None) -> Job:
+        """Finish a job that no attempt holds (invalid message, attempts exhausted, cancelled before it ran)."""
+        entry = HistoryEntry(runner=by, finished_at=now, outcome=outcome, error=error)
+        return self._with(
+            status=status, finished_at=now, updated_at=now, error=error, lease=None, retry_not_before=None,
+            outbox_due_at=None, history=self._history(entry),
+        )  # fmt: skip
+
+    def cancel_requested_by_user(self, now: datetime) -> Job:
+        """A user's cancel: a queued job is cancelled at once, a running one at its next checkpoint."""
+        if self.status is JobStatus.QUEUED:
+            return self._with(cancel_requested=True, updated_at=now, status=JobStatus.CANCELLED, finished_at=now,
+                              outbox_due_at=None)  # fmt: skip
+        return self._with(cancel_requested=True, updated_at=now)
+
+    def replayed(self, operator: str, now: datetime) -> Job:
+        """An operator's replay: back to queued for a fresh round of attempts, marked for the outbox. The one
+        backward move of status, on purpose; the history records who made it."""
+        entry = HistoryEntry(runner=operator, finished_at=now, outcome="replayed", error=self.error)
+        return self._with(
+            status=JobStatus.QUEUED, error=None, finished_at=None, cancel_requested=False,
+            attempts_base=self.attempts, lease=None, retry_not_before=None, outbox_due_at=now, updated_at=now,
+            history=self._history(entry), progress=Progress(),
+        )  # fmt: skip
+
+    def with_leads(self, lead_count: int, progress: Progress | None, now: datetime) -> Job:
+        return self._with(lead_count=lead_count, progress=progress or self.progress, updated_at=now)
+
+
+def new_job(job_id: str, user_id: str, request: JobRequest, now: datetime, *, published: bool = False) -> Job:
+    """A queued job. Unless its message is already published (a seed-format message), it carries the outbox
+    mark until the broker confirms it."""
+    return Job(
+        job_id=job_id, user_id=user_id, request=request, created_at=now, updated_at=now,
+        outbox_due_at=None if published else now, published_at=now if published else None,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Change(Generic[T]):
+    """What a decision over a job makes of it (`JobStore.change_job`): the result to return, the job after the
+    change (None: write nothing), and an attempt marker to create in the same write (the exclusive claim)."""
+
+    result: T
+    job: Job | None = None
+    marker: str | None = None
+
+
+def user_cancel(job_id: str, user_id: str) -> Callable[[Job | None], Change[Job]]:
+    """The decision of a user's cancel (§3): JobNotFound for a missing or another user's job, JobFinished for a
+    finished one; a queued job is cancelled at once, a running one at its next checkpoint."""
+
+    def decide(job: Job | None) -> Change[Job]:
+        if job is None or job.user_id != user_id:
+            raise JobNotFound(job_id)
+        if job.finished:
+            raise JobFinished(job_id, job.status.value)
+        cancelled = job.cancel_requested_by_user(utcnow())
+        return Change(cancelled, cancelled)
+
+    return decide

@@ -9,6 +9,7 @@ import sys
 
 from leadengine import topology
 from tests.runner.harness import Runners, wait_for
+from tests.support import services
 from tests.support.services import ROOT
 
 
@@ -63,3 +64,30 @@ def test_replay_all_skips_unreadable_messages_and_a_missing_job_id_is_an_error(r
     missing = _cli(runners, "replay", "00000000-0000-4000-8000-000000000000")
     assert missing.returncode == 1 and "not found" in missing.stderr
     assert _cli(runners, "replay").returncode == 2  # neither JOB_ID nor --all
+
+
+def test_a_replay_whose_publish_is_refused_says_so_in_one_line_exits_2_and_loses_nothing(runners: Runners) -> None:
+    runners.channel.queue_purge(topology.FAILED_JOBS)
+    runners.wait_started(runners.start())
+    job_id = runners.submit("transient=3", "leads=1")
+    assert runners.wait_status(job_id, timeout=40)["status"] == "failed"
+    wait_for(lambda: runners.dead_lettered(job_id) == 1, 10, "the dead letter")
+    # scrape_jobs full and refusing: the broker nacks the replayed message
+    services.rabbitmqctl("set_policy", "-p", runners.vhost, "--apply-to", "queues", "refuse",
+                         f"^{topology.SCRAPE_JOBS}$", '{"max-length": 0, "overflow": "reject-publish"}')  # fmt: skip
+    try:
+        wait_for(lambda: "refuse" in services.rabbitmqctl("list_queues", "-p", runners.vhost, "name", "policy"),
+                 10, "the policy")  # fmt: skip
+        result = _cli(runners, "replay", job_id)
+    finally:
+        services.rabbitmqctl("clear_policy", "-p", runners.vhost, "refuse")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("leadengine: replay stopped at job") and job_id in lines[0]
+    assert runners.dead_lettered(job_id) == 1  # the dead letter stays
+    job = runners.job(job_id)
+    assert job["status"] == "queued" and job["outbox_due_at"] is not None  # and the relay would publish it
+    again = _cli(runners, "replay", job_id)  # once the broker takes messages, the replay works as usual
+    assert again.returncode == 0, again.stderr
+    assert runners.wait_status(job_id, "succeeded", timeout=20)["lead_count"] == 1
+    assert runners.dead_lettered(job_id) == 0

@@ -129,6 +129,6 @@ class TcpProxy:
                         target.shutdown(socket.SHUT_WR)
                     return
                 target.sendall(data)
-            except OSError:
+            except (OSError, ValueError):  # ValueError: the other pump closed this pair's sockets
                 pair.close()
                 return

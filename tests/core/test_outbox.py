@@ -9,7 +9,7 @@ import pytest
 
 from leadengine import topology
 from leadengine.errors import PublishFailed
-from leadengine.outbox import RelayCounts, relay_once
+from leadengine.outbox import Clearer, RelayCounts, drain, publish_then_clear, relay_once
 from leadengine.publisher import Publisher
 from leadengine.settings import Settings, load_settings
 from leadengine.store import JobStore
@@ -94,3 +94,42 @@ def test_relay_process_publishes_with_no_client_request(base_env, store: JobStor
         assert relay.stop() == 0, relay.output()
     lines = [json.loads(line) for line in relay.output().splitlines() if line.startswith("{")]
     assert any(line["event"] == "message_published" and line["job_id"] == job_id for line in lines)
+
+
+def test_publish_then_clear_publishes_first_and_clears_the_mark_in_the_background(
+    settings: Settings, store: JobStore, channel
+) -> None:
+    publisher = Publisher(settings)
+    clearer = Clearer(store)
+    job = jobs.create(store, f"outbox-{uuid.uuid4().hex[:6]}", REQUEST)
+    channel.queue_purge(topology.SCRAPE_JOBS)
+    publish_then_clear(store, publisher, job, clearer)
+    _, properties, _ = channel.basic_get(topology.SCRAPE_JOBS, auto_ack=True)
+    assert properties.message_id == job.job_id  # confirmed before the call returned
+    assert clearer.flush(timeout_s=10)
+    stored = store.get_job(job.job_id)
+    assert stored.outbox_due_at is None and stored.published_at is not None
+    publisher.close()
+
+
+def test_a_publish_that_fails_keeps_the_mark(base_env, store: JobStore) -> None:
+    down = Publisher(load_settings(rabbitmq_port=services.free_port()), attempts=1)
+    job = jobs.create(store, f"outbox-{uuid.uuid4().hex[:6]}", REQUEST)
+    clearer = Clearer(store)
+    with pytest.raises(PublishFailed):
+        publish_then_clear(store, down, job, clearer)
+    assert clearer.flush(timeout_s=10)
+    assert store.get_job(job.job_id).outbox_due_at is not None
+
+
+def test_one_drain_takes_passes_until_the_backlog_is_out(settings: Settings, store: JobStore, channel) -> None:
+    publisher = Publisher(settings)
+    _drain_unpublished(store, publisher)
+    channel.queue_purge(topology.SCRAPE_JOBS)
+    backlog = {_pending_job(store) for _ in range(5)}
+    assert drain(store, publisher, older_than_s=0, pass_limit=2) == RelayCounts(published=5, skipped=0)
+    received = set()
+    while (got := channel.basic_get(topology.SCRAPE_JOBS, auto_ack=True))[0] is not None:
+        received.add(got[1].message_id)
+    assert received == backlog
+    publisher.close()

@@ -18,10 +18,15 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
-from runner.scrape.ssrf import BlockedAddress, Guard
+from leadengine.netguard import BlockedAddress, Guard
 
 MAX_REDIRECTS = 5  # RFC 9309 asks crawlers to follow at least five for robots.txt; pages get the same
 MAX_ADDRESSES = 3
+# A site answering 429 (or 503 with Retry-After) is asked again after the wait it names, twice at most per
+# site; the third such answer gives the site up. Retrying without limit is the "death spiral" crawlers
+# (Crawlee) had to learn to avoid; ignoring Retry-After (Scrapy) hammers a site that asked for a pause.
+MAX_THROTTLED_RETRIES = 2
+DEFAULT_429_WAIT_S = 1.0  # a 429 that names no Retry-After waits this (or the politeness delay, if longer)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Tests stand in for the internet with a routing table from a (public) vetted address to a local server.
 Router = Callable[[str, int], tuple[str, int]]
@@ -49,6 +54,11 @@ class Disallowed(FetchError):
 
 class TooManyRedirects(FetchError):
     """More than MAX_REDIRECTS hops (a redirect loop, usually)."""
+
+
+class Throttled(FetchError):
+    """The site keeps answering 429/503, or asks to wait longer than SCRAPE_MAX_RETRY_AFTER_S or its time
+    left: the whole site is given up (no further request to it), so its thread frees up for another."""
 
 
 class HttpStatus(FetchError):
@@ -156,6 +166,9 @@ class SiteSession:
         self.stop = stop or threading.Event()
         self.delay: float = settings.scrape_politeness_delay_s
         self.requests = 0
+        self.throttled: str | None = None  # why the site was given up, once it was
+        self._throttled_retries = 0
+        self._not_before = 0.0  # monotonic time before which the site asked not to be asked again
         self._last_request: float | None = None
         # No environment proxies: a proxy would make the connection, bypassing the guard.
         self.client = httpx.Client(
@@ -182,15 +195,36 @@ class SiteSession:
         return left
 
     def _pause(self) -> None:
-        """The politeness delay between two requests to this site (also between redirect hops)."""
-        if self._last_request is not None:
-            wait = self._last_request + self.delay - time.monotonic()
-            if wait > 0:
-                if wait >= self.remaining():
-                    raise SiteTimeout("site time limit reached")
-                if self.stop.wait(wait):
-                    raise SiteTimeout("job is stopping")
+        """The politeness delay between two requests to this site (also between redirect hops), or the
+        site's own Retry-After when it asked for longer."""
+        start = max(self._not_before, self._last_request + self.delay if self._last_request is not None else 0.0)
+        wait = start - time.monotonic()
+        if wait > 0:
+            if wait >= self.remaining():
+                raise SiteTimeout("site time limit reached")
+            if self.stop.wait(wait):
+                raise SiteTimeout("job is stopping")
         self._last_request = time.monotonic()
+
+    def _throttle(self, response: httpx.Response) -> bool:
+        """For a 429 or 503 answer: True when it is to be asked again (after the wait it names, which
+        `_pause` then honours); False for an ordinary 503 (no Retry-After). Raises Throttled when the site
+        is given up."""
+        status = response.status_code
+        asked = retry_after_s(response.headers.get("retry-after"))
+        if status == 503 and asked is None:
+            return False
+        if self._throttled_retries >= MAX_THROTTLED_RETRIES:
+            self.throttled = f"site keeps answering HTTP {status}"
+        else:
+            wait = asked if asked is not None else max(DEFAULT_429_WAIT_S, self.delay)
+            if wait > self.settings.scrape_max_retry_after_s or time.monotonic() + wait >= self.deadline:
+                self.throttled = f"site asked to wait {wait:.0f} s (HTTP {status} Retry-After)"
+            else:
+                self._throttled_retries += 1
+                self._not_before = time.monotonic() + wait
+                return True
+        raise Throttled(self.throttled)
 
     def get(
         self,
@@ -201,11 +235,15 @@ class SiteSession:
         allowed: Callable[[str], bool] | None = None,
     ) -> Page:
         """GET url following up to MAX_REDIRECTS redirects, each hop vetted by the guard and, with `allowed`
-        (robots.txt), asked before it is requested. With `html`, a non-2xx status raises HttpStatus and a
-        non-HTML content type raises NotHtml; without it (robots.txt) any status is returned to the caller."""
+        (robots.txt), asked before it is requested. A 429 (or a 503 with Retry-After) is asked again after
+        the wait it names, within the site's limits (see `_throttle`). With `html`, a non-2xx status raises
+        HttpStatus and a non-HTML content type raises NotHtml; without it (robots.txt) any other status is
+        returned to the caller."""
+        if self.throttled is not None:
+            raise Throttled(self.throttled)  # the site was given up: not one more request
         limit = max_bytes or self.settings.scrape_max_page_bytes
         hops: list[str] = []
-        for _ in range(MAX_REDIRECTS + 1):
+        while True:
             try:
                 self.network.guard.check_url(url)
             except BlockedAddress as e:
@@ -215,15 +253,18 @@ class SiteSession:
             self._pause()
             response = self._send(url)
             try:
+                if response.status_code in (429, 503) and self._throttle(response):
+                    continue  # the same URL again, once the site's wait is over
                 location = response.headers.get("location")
                 if response.is_redirect and location:
+                    if len(hops) >= MAX_REDIRECTS:
+                        raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
                     hops.append(url)
                     url = urljoin(url, location.strip())
                     continue
                 return self._read(response, url, hops, html=html, limit=limit)
             finally:
                 response.close()
-        raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
 
     def _send(self, url: str) -> httpx.Response:
         left = self.remaining()

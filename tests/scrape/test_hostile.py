@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from leadengine.netguard import Guard
 from leadengine.settings import Settings
 from runner.scrape.fetch import FetchError, Network, NotHtml, SiteSession, SiteTimeout, TooManyRedirects
 from runner.scrape.handler import run_job
-from runner.scrape.ssrf import Guard
 from tests.scrape.context import CollectingContext
 from tests.scrape.servers import Hit, LocalServer, Responder, page_html, serper_app
 
@@ -59,7 +59,7 @@ def loop(r: Responder, hit: Hit) -> None:
     r.send(302, "", Location="/a" if hit.path == "/" else "/")
 
 
-HUGE = (page_html("Huge Co", "<p>huge@huge.example</p>") + "<!--" + "x" * 10_000_000 + "-->").encode()
+HUGE = (page_html("Huge Co", "<p>huge@huge.com.au</p>") + "<!--" + "x" * 10_000_000 + "-->").encode()
 
 
 @robots_then
@@ -75,7 +75,7 @@ def binary(r: Responder, hit: Hit) -> None:
 @robots_then
 def bomb(r: Responder, hit: Hit) -> None:
     # 50 MB of HTML as about 50 KB of gzip.
-    body = gzip.compress(page_html("Bomb Co", "<p>bomb@bomb.example</p>").encode() + b" " * 50_000_000, 1)
+    body = gzip.compress(page_html("Bomb Co", "<p>bomb@bomb.com.au</p>").encode() + b" " * 50_000_000, 1)
     r.send(200, body, Content_Encoding="gzip")
 
 
@@ -88,7 +88,7 @@ def good(name: str) -> Callable[[Responder, Hit], None]:
     @robots_then
     def app(r: Responder, hit: Hit) -> None:
         if hit.path == "/":
-            r.send(200, page_html(name, f'<a href="/contact">Contact</a> <p>info@{name.lower()}.example</p>'))
+            r.send(200, page_html(name, f'<a href="/contact">Contact</a> <p>info@{name.lower()}.com.au</p>'))
         else:
             r.send(200, page_html(name, "<p>Call (02) 5550 1234</p>"))
 
@@ -142,8 +142,8 @@ def test_each_hostile_page_is_cut_off_by_its_limit(
     for name in ("endless", "huge", "bomb"):
         page = get(name)
         assert page.truncated and len(page.body) == CAP  # type: ignore[attr-defined]
-    assert b"huge@huge.example" in get("huge").body  # type: ignore[attr-defined]
-    assert b"bomb@bomb.example" in get("bomb").body  # type: ignore[attr-defined]
+    assert b"huge@huge.com.au" in get("huge").body  # type: ignore[attr-defined]
+    assert b"bomb@bomb.com.au" in get("bomb").body  # type: ignore[attr-defined]
 
 
 def test_job_finishes_within_limits_with_the_other_sites_leads(
@@ -163,10 +163,10 @@ def test_job_finishes_within_limits_with_the_other_sites_leads(
     # Ten sites at once, each cut off after at most its 2 s plus one 1 s read.
     assert elapsed < 6, elapsed
     by_name = {lead.company_name: lead for lead in leads}
-    assert by_name["Alpha"].emails == ["info@alpha.example"] and by_name["Alpha"].phones == ["+61255501234"]
-    assert by_name["Beta"].emails == ["info@beta.example"]
-    assert by_name["Huge Co"].emails == ["huge@huge.example"]  # the first 64 KiB were enough
-    assert by_name["Bomb Co"].emails == ["bomb@bomb.example"]
+    assert by_name["Alpha"].emails == ["info@alpha.com.au"] and by_name["Alpha"].phones == ["+61255501234"]
+    assert by_name["Beta"].emails == ["info@beta.com.au"]
+    assert by_name["Huge Co"].emails == ["huge@huge.com.au"]  # the first 64 KiB were enough
+    assert by_name["Bomb Co"].emails == ["bomb@bomb.com.au"]
     # The others are still companies the search found: leads from the result alone, with nothing scraped.
     for name in ("Drip Co", "Endless Co", "Loop Co", "Binary Co", "Silent Co", "Dead Co"):
         assert by_name[name].emails == [] and by_name[name].phones == []

@@ -10,19 +10,19 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from leadengine.netguard import Guard
 from leadengine.settings import Settings
 from runner.scrape.fetch import Network
 from runner.scrape.site import SiteReport, scrape_site
-from runner.scrape.ssrf import Guard
 from tests.scrape.servers import Hit, LocalServer, Responder, page_html
 
 HOME = page_html(
-    "Acme", '<a href="/contact">Contact</a> <a href="/about">About us</a> <a href="mailto:home@acme.example">m</a>'
+    "Acme", '<a href="/contact">Contact</a> <a href="/about">About us</a> <a href="mailto:home@acme.com.au">m</a>'
 )
 PAGES = {
     "/": HOME,
-    "/contact": page_html("Acme", "<p>contact@acme.example · (02) 5550 1234</p>"),
-    "/about": page_html("Acme", "<p>about@acme.example</p>"),
+    "/contact": page_html("Acme", "<p>contact@acme.com.au · (02) 5550 1234</p>"),
+    "/about": page_html("Acme", "<p>about@acme.com.au</p>"),
 }
 
 
@@ -59,8 +59,8 @@ def test_disallowed_path_gets_zero_requests(scrape: Callable[[LocalServer], Site
     with LocalServer(site_app(200, "User-agent: *\nDisallow: /about\n")) as server:
         report = scrape(server)
     assert sorted(server.paths()) == ["/", "/contact", "/robots.txt"]
-    assert "about@acme.example" not in report.facts.emails
-    assert report.facts.emails == ["home@acme.example", "contact@acme.example"]
+    assert "about@acme.com.au" not in report.facts.emails
+    assert report.facts.emails == ["home@acme.com.au", "contact@acme.com.au"]
 
 
 def test_runner_user_agent_group_wins_over_star(scrape: Callable[[LocalServer], SiteReport]) -> None:

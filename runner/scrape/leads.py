@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 
 import tldextract
 
+from leadengine.netguard import parse_ip_literal
 from leadengine.schemas import SOURCE_TYPES, Lead, lead_id_for
 from runner.scrape.extract import clean_title
 from runner.scrape.linkedin import LinkedInCompany, canonical_company_url, company_slug
 from runner.scrape.site import SiteReport
 from runner.scrape.sources.base import SearchResult
-from runner.scrape.ssrf import parse_ip_literal
 
 # The bundled public suffix list only: a runner never fetches the list over the network.
 _TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)

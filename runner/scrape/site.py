@@ -9,10 +9,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from leadengine.netguard import BlockedAddress
 from runner.scrape.extract import PageFacts, extract
 from runner.scrape.fetch import Blocked, FetchError, Network, SiteSession, origin_of
 from runner.scrape.robots import Robots, fetch_robots
-from runner.scrape.ssrf import BlockedAddress
 
 MAX_EXTRA_PAGES = 2
 MAX_FILTER_TEXT = 400_000

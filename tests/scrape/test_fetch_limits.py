@@ -9,9 +9,9 @@ import time
 import zlib
 from collections.abc import Callable
 
+from leadengine.netguard import Guard
 from leadengine.settings import Settings
 from runner.scrape.fetch import Network, SiteSession
-from runner.scrape.ssrf import Guard
 from tests.scrape.servers import Hit, LocalServer, Responder
 
 PAGE = b"<p>a@b.co</p>\r\n"  # 15 bytes

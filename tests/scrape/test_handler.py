@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
+from leadengine.netguard import Guard
 from leadengine.schemas import lead_id_for
 from leadengine.settings import Settings
 from leadengine.store import JobStore
 from runner.errors import JobCancelled, PermanentJobError, TransientJobError
 from runner.scrape.fetch import Network
 from runner.scrape.handler import SAVE_BATCH, handle, run_job
-from runner.scrape.ssrf import Guard
 from tests.scrape.conftest import Demo
 from tests.scrape.context import CollectingContext
 from tests.scrape.servers import LocalServer, page_html

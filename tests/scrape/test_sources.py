@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 from devstack.demo.search import SearchServer
+from leadengine.netguard import Guard
 from leadengine.settings import Settings
 from runner.errors import PermanentJobError, SearchQuotaExhausted, SearchRateLimited, TransientJobError
 from runner.policy import Action, decide
 from runner.scrape.fetch import Network
 from runner.scrape.handler import run_job
 from runner.scrape.sources import PROVIDERS, credential_problem, provider_for
-from runner.scrape.ssrf import Guard
 from tests.scrape.context import CollectingContext
 from tests.scrape.servers import Hit, LocalServer, Responder, google_page, serper_app
 

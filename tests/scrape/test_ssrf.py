@@ -18,10 +18,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from leadengine.settings import Settings
-from runner.scrape.fetch import Blocked, FetchError, Network, SiteSession
-from runner.scrape.handler import run_job
-from runner.scrape.ssrf import (
+from leadengine.netguard import (
     BlockedAddress,
     Guard,
     LookupFailed,
@@ -30,6 +27,9 @@ from runner.scrape.ssrf import (
     system_resolver,
     vet_url,
 )
+from leadengine.settings import Settings
+from runner.scrape.fetch import Blocked, FetchError, Network, SiteSession
+from runner.scrape.handler import run_job
 from tests.scrape.context import CollectingContext
 from tests.scrape.servers import Hit, LocalServer, Responder, page_html, serper_app
 

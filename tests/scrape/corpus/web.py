@@ -9,12 +9,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from leadengine.netguard import Guard
 from leadengine.schemas import Lead
 from leadengine.settings import load_settings
 from runner.scrape.fetch import Network
 from runner.scrape.handler import run_job
 from runner.scrape.leads import company_domain
-from runner.scrape.ssrf import Guard
 from tests.scrape.context import CollectingContext
 from tests.scrape.corpus import Site, load_corpus
 from tests.scrape.servers import Hit, LocalServer, Responder, serper_app

@@ -1,7 +1,7 @@
-"""The private-network guard: which hosts and addresses a website fetch may reach while
-SCRAPE_ALLOW_PRIVATE_NETWORKS is false. The fetcher resolves each host once (with a time limit), vets every
-address here and connects to the vetted address itself, so DNS cannot answer differently between the check
-and the connect. `vet_url` is the whole check as one call, for anything else that dials user-given URLs."""
+"""The private-network guard (contract §6, §7): which hosts and addresses a website fetch or a webhook delivery
+may reach while SCRAPE_ALLOW_PRIVATE_NETWORKS is false. The caller resolves each host once (with a time limit),
+vets every address here and connects to the vetted address itself, so DNS cannot answer differently between the
+check and the connect. `vet_url` is the whole check as one call, for anything else that dials user-given URLs."""
 
 from __future__ import annotations
 

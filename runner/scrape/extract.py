@@ -1,49 +1,47 @@
 """What a company page says about the company, read with a real HTML parser (selectolax): emails, phones,
-social links, description, name, and which links look like its contact/about pages."""
+social links, description, name, and which links look like its contact/about pages. The rules for each
+field live in their own modules (emails, phones, names, structured); this one walks the page."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import phonenumbers
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
+from leadengine.netguard import parse_ip_literal
+from runner.scrape import emails, names, phones, structured
+from runner.scrape.domains import domain_label, registered_domain, related_domains
 from runner.scrape.fetch import origin_of
+from runner.scrape.names import clean_title
+
+__all__ = ["PageFacts", "clean_title", "contact_links", "extract"]
 
 MAX_TEXT_CHARS = 200_000  # the phone matcher is slow on huge texts; company details sit near the top or foot
 MAX_DESCRIPTION_CHARS = 500
-
-EMAIL_RE = re.compile(
-    r"(?<![\w.%+-])[a-z0-9][a-z0-9._%+-]{0,63}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}(?![\w-])",
-    re.IGNORECASE,
-)
-# "logo@2x.png" and friends: asset names that look like addresses.
-NOT_EMAIL_TLDS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "ico", "bmp", "css", "js", "map"})
-_AT = r"(?:\s*[\[\(\{<]\s*at\s*[\]\)\}>]\s*|\s+at\s+)"
-_DOT = r"(?:\s*[\[\(\{<]\s*dot\s*[\]\)\}>]\s*|\s+dot\s+)"
-# "jane [at] acme [dot] com", "jane (at) acme (dot) com.au", "jane at acme dot com": an at-token and at
-# least one dot-token, so ordinary prose ("meet us at the office") never turns into an address.
-OBFUSCATED_RE = re.compile(
-    rf"(?<![\w.+-])([a-z0-9][a-z0-9._%+-]{{0,63}}){_AT}((?:[a-z0-9-]+(?:{_DOT}|\.))+[a-z]{{2,24}})(?![\w-])",
-    re.IGNORECASE,
-)
-_DOT_TOKEN_RE = re.compile(_DOT, re.IGNORECASE)
+MAX_ANCHORS = 5_000
 
 SOCIAL_HOSTS = {
     "linkedin": ("linkedin.com",),
     "twitter": ("twitter.com", "x.com"),
     "facebook": ("facebook.com", "fb.com"),
 }
-CONTACT_WORDS = ("contact", "get-in-touch", "get in touch", "kontakt", "impressum", "reach us", "enquir")
-ABOUT_WORDS = ("about", "who-we-are", "who we are", "our-story", "our story", "company", "team")
-GENERIC_TITLE_PARTS = frozenset(
-    {"home", "homepage", "home page", "welcome", "contact", "contact us", "about", "about us", "official site"}
+CONTACT_WORDS = (
+    "contact", "get-in-touch", "get in touch", "say-hello", "say hello", "kontakt", "impressum", "imprint",
+    "reach us", "enquir", "mentions-legales", "mentions légales", "legal notice", "contacto", "contatti",
+)  # fmt: skip
+ABOUT_WORDS = (
+    "about", "who-we-are", "who we are", "our-story", "our story", "company", "team", "over-ons", "over ons",
+    "ueber-uns", "über uns", "uber-uns", "a-propos", "à propos", "qui-sommes-nous",
+)  # fmt: skip
+# Elements that end a line of text: a paragraph, cell or list item is the context of what it holds.
+BLOCK_TAGS = (
+    "p, div, li, td, th, tr, dd, dt, h1, h2, h3, h4, h5, h6, address, blockquote, section, article, header, "
+    "footer, nav, main, aside, ul, ol, table, form, br, hr, figcaption, label, span.top-bar-item"
 )
-TITLE_SEPARATORS_RE = re.compile(r"\s+[|\-–—·:»]\s+")
 
 
 @dataclass
@@ -55,6 +53,7 @@ class PageFacts:
     facebook: list[str] = field(default_factory=list)
     description: str | None = None
     company_name: str | None = None
+    name_rank: int = 9  # how trustworthy the name's source is (names.choose): lower wins when pages merge
     text: str = ""
     contact_links: list[str] = field(default_factory=list)
 
@@ -64,26 +63,61 @@ def extract(html: str, url: str, region: str | None) -> PageFacts:
     (ISO 3166 alpha-2, or None) is how numbers without a country code are read."""
     tree = HTMLParser(html)
     base = _base_url(tree, url)
-    anchors = [(node, urljoin(base, (node.attributes.get("href") or "").strip())) for node in tree.css("a[href]")]
-    facts = PageFacts(
-        description=_description(tree),
-        company_name=_meta(tree, "property", "og:site_name") or clean_title(_title(tree)),
-    )
+    anchors = [(node, link) for node in tree.css("a[href]")[:MAX_ANCHORS] if (link := _join(base, node)) is not None]
+    site = _site_domain(url)
+    label = domain_label(site) if site else ""
+    data = structured.read(tree)  # before scripts are stripped: JSON-LD and hydration data live in scripts
+    title = _title(tree)
+    site_name = _meta(tree, "property", "og:site_name")
     tree.strip_tags(["script", "style", "noscript", "template", "svg"])
+    for node in tree.css(BLOCK_TAGS):
+        node.insert_before("\n")
+        node.insert_after("\n")
     root = tree.body or tree.root
-    facts.text = _squash(root.text(separator=" ") if root is not None else "")[:MAX_TEXT_CHARS]
-    facts.emails = _emails(tree, anchors, facts.text)
-    facts.phones = _phones(anchors, facts.text, region)
+    raw = root.text(separator=" ") if root is not None else ""
+    blocks = [line for line in (_squash(line) for line in raw[: MAX_TEXT_CHARS * 2].split("\n")) if line]
+    text = " ".join(blocks)[:MAX_TEXT_CHARS]
+    name, rank = names.choose(data.names, site_name, title, names.logo_alt(tree), names.copyright_holder(text), label)
+    facts = PageFacts(description=_description(tree), company_name=name, name_rank=rank, text=text)
+    facts.emails = _emails(tree, anchors, blocks, data, site, name)
+    facts.phones = _phones(anchors, blocks, data, region)
     for kind, hosts in SOCIAL_HOSTS.items():
-        setattr(facts, kind, _unique(link for _, link in anchors if _host_in(link, hosts)))
+        links = [link for _, link in anchors] + (data.links if kind == "linkedin" else [])
+        setattr(facts, kind, _unique(link for link in links if _host_in(link, hosts)))
     facts.contact_links = contact_links(anchors, url)
     return facts
+
+
+def _join(base: str, node: Node) -> str | None:
+    """The anchor's absolute URL; None for one that does not parse ("https://[x/..."), which is skipped
+    without costing the page anything else."""
+    href = (node.attributes.get("href") or "").strip()
+    try:
+        link = urljoin(base, href)
+        parts = urlsplit(link)
+        _ = parts.hostname, parts.port
+    except ValueError:
+        return None
+    return link
+
+
+def _site_domain(url: str) -> str | None:
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return None
+    if not host or parse_ip_literal(host) is not None:
+        return None
+    return registered_domain(host)
 
 
 def _base_url(tree: HTMLParser, url: str) -> str:
     node = tree.css_first("base[href]")
     href = (node.attributes.get("href") or "").strip() if node is not None else ""
-    return urljoin(url, href) if href else url
+    try:
+        return urljoin(url, href) if href else url
+    except ValueError:
+        return url
 
 
 def _squash(text: str) -> str:
@@ -113,88 +147,78 @@ def _description(tree: HTMLParser) -> str | None:
     return text[:MAX_DESCRIPTION_CHARS] if text else None
 
 
-def clean_title(title: str) -> str | None:
-    """A company name from a page title: 'Home | Harbourline Software' -> 'Harbourline Software'."""
-    parts = [part.strip() for part in TITLE_SEPARATORS_RE.split(title) if part.strip()]
-    names = []
-    for part in parts:
-        part = re.sub(r"^welcome to\s+", "", part, flags=re.IGNORECASE).strip()
-        if part and part.lower() not in GENERIC_TITLE_PARTS:
-            names.append(part)
-    return names[0][:200] if names else None
+def _block_of(node: Node) -> str:
+    """The text of the paragraph (or cell, item, ...) an element sits in: its context."""
+    current: Node | None = node
+    while current is not None and current.tag in ("a", "span", "b", "strong", "em", "i", "small", "font"):
+        current = current.parent
+    return _squash((current or node).text(separator=" "))
 
 
-def normalize_email(candidate: str) -> str | None:
-    address = candidate.strip().strip(".").lower()
-    if not EMAIL_RE.fullmatch(address):
-        return None
-    if address.rsplit(".", 1)[-1] in NOT_EMAIL_TLDS:
-        return None
-    return address
-
-
-def _emails(tree: HTMLParser, anchors: list[tuple[Node, str]], text: str) -> list[str]:
-    found: list[str | None] = []
-    for _, link in anchors:
-        if link.lower().startswith("mailto:"):
-            for part in unquote(link[7:].split("?", 1)[0]).split(","):
-                found.append(normalize_email(part))
-    # Cloudflare's email protection: the address XOR-ed with the first byte, as hex.
+def _emails(
+    tree: HTMLParser,
+    anchors: list[tuple[Node, str]],
+    blocks: list[str],
+    data: structured.Structured,
+    site: str | None,
+    company: str | None,
+) -> list[str]:
+    found: list[tuple[str, str]] = []  # (address, the block it was found in)
+    for node, link in anchors:
+        scheme = link.split(":", 1)[0].lower()
+        if scheme == "mailto":
+            found += [(address, _block_of(node)) for address in emails.from_mailto(link)]
+        elif "/cdn-cgi/l/email-protection#" in link:
+            address = emails.cloudflare_decode(link.rsplit("#", 1)[1])
+            if address:
+                found.append((address, _block_of(node)))
     for node in tree.css("[data-cfemail]"):
-        found.append(normalize_email(_cloudflare_decode(node.attributes.get("data-cfemail") or "")))
-    for match in OBFUSCATED_RE.finditer(text):
-        domain = _DOT_TOKEN_RE.sub(".", match.group(2))
-        found.append(normalize_email(f"{match.group(1)}@{domain}"))
-    found.extend(normalize_email(match.group(0)) for match in EMAIL_RE.finditer(text))
+        address = emails.cloudflare_decode(node.attributes.get("data-cfemail") or "")
+        if address:
+            found.append((address, _block_of(node)))
+    for block in blocks:
+        found += [(address, block[:start] + " " + block[end:]) for start, end, address in emails.spans(block)]
+    kept = [address for address, context in found if not _quoted(address, context, site, company)]
+    kept += [e for raw in data.emails if (e := emails.normalize(raw)) and not _quoted(e, "", site, company)]
+    return _unique(kept)
+
+
+def _quoted(address: str, block: str, site: str | None, company: str | None) -> bool:
+    """Not the company's address: off the site's domain and a placeholder ('name@domain.com'), or in a block
+    about another organisation (a regulator, a vendor's widget, the web designer's credit) or naming its owner."""
+    host = address.rsplit("@", 1)[1]
+    domain = registered_domain(host)
+    if site and related_domains(domain, site):
+        return False
+    if emails.is_placeholder_domain(host) or emails.is_placeholder_domain(domain):
+        return True
+    return phones.quotes_another_organisation(block) or emails.names_its_owner(address, block, company)
+
+
+def _phones(
+    anchors: list[tuple[Node, str]], blocks: list[str], data: structured.Structured, region: str | None
+) -> list[str]:
+    found: list[str | None] = []
+    for node, link in anchors:
+        if link.split(":", 1)[0].lower() == "tel" and not phones.quotes_another_organisation(_block_of(node)):
+            found.append(phones.from_tel(link, region))
+    found += [phones.e164(raw, region) for raw in data.phones]
+    for block in blocks:
+        found += phones.in_text(block, region)
     return _unique(found)
-
-
-def _cloudflare_decode(encoded: str) -> str:
-    try:
-        data = bytes.fromhex(encoded)
-    except ValueError:
-        return ""
-    if len(data) < 2:
-        return ""
-    return bytes(b ^ data[0] for b in data[1:]).decode("utf-8", errors="replace")
-
-
-def _phones(anchors: list[tuple[Node, str]], text: str, region: str | None) -> list[str]:
-    found: list[str] = []
-    for _, link in anchors:
-        if link.lower().startswith("tel:"):
-            raw = unquote(link[4:]).split(";", 1)[0].strip()
-            found.append(to_e164(raw, region) or _digits(raw))
-    # The VALID leniency rejects dates, prices and ABNs that only look like numbers.
-    matcher = phonenumbers.PhoneNumberMatcher(text, region or "ZZ", leniency=phonenumbers.Leniency.VALID)
-    for match in matcher:
-        found.append(phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164))
-    return _unique(found)
-
-
-def _digits(raw: str) -> str:
-    """A tel: link that does not parse for the region, kept as its digits (the site says it is a phone)."""
-    cleaned = re.sub(r"[^\d+]", "", raw)
-    return cleaned if sum(c.isdigit() for c in cleaned) >= 6 else ""
-
-
-def to_e164(raw: str, region: str | None) -> str | None:
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _host_in(link: str, hosts: tuple[str, ...]) -> bool:
-    host = (urlsplit(link).hostname or "").lower()
+    try:
+        host = (urlsplit(link).hostname or "").lower()
+    except ValueError:
+        return False
     return any(host == h or host.endswith("." + h) for h in hosts)
 
 
 def contact_links(anchors: list[tuple[Node, str]], page_url: str, limit: int = 2) -> list[str]:
-    """Up to `limit` same-origin links that look like contact or about pages, a contact page first."""
+    """Up to `limit` same-origin links that look like contact or about pages, a contact page first
+    (`/contact-us/`, "Get in touch", "Kontakt", "Impressum", a `/?page_id=27` page whose link says so)."""
     origin = origin_of(page_url)
     here = _without_fragment(page_url)
     contact: list[str] = []
@@ -203,8 +227,9 @@ def contact_links(anchors: list[tuple[Node, str]], page_url: str, limit: int = 2
         if urlsplit(link).scheme not in ("http", "https") or origin_of(link) != origin:
             continue
         link = _without_fragment(link)
-        path = urlsplit(link).path.lower()
-        if link == here or path in ("", "/") or path.endswith((".pdf", ".jpg", ".png", ".zip")):
+        parts = urlsplit(link)
+        path = parts.path.lower()
+        if link == here or (path in ("", "/") and not parts.query) or path.endswith((".pdf", ".jpg", ".png", ".zip")):
             continue
         label = f"{path} {_squash(node.text()).lower()}"
         if any(word in label for word in CONTACT_WORDS):

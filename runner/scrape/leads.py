@@ -8,17 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
-import tldextract
-
 from leadengine.netguard import parse_ip_literal
 from leadengine.schemas import SOURCE_TYPES, Lead, lead_id_for
-from runner.scrape.extract import clean_title
+from runner.scrape import emails, names
+from runner.scrape.domains import TLD as _TLD
+from runner.scrape.domains import domain_label, domain_match
 from runner.scrape.linkedin import LinkedInCompany, canonical_company_url, company_slug
 from runner.scrape.site import SiteReport
 from runner.scrape.sources.base import SearchResult
 
-# The bundled public suffix list only: a runner never fetches the list over the network.
-_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # Results on these sites are about companies, not companies: social networks, directories, review and job
@@ -141,18 +139,24 @@ def website_lead(
     """The lead of a website, merged with the LinkedIn company its pages link to (if the linkedin source
     found that company). Returns the lead and the slug of the LinkedIn company it claimed."""
     facts = site.facts
-    site_slugs = _unique(company_slug(link) for link in facts.linkedin)
-    claimed = next((slug for slug in site_slugs if slug in linkedin), None)
+    slug = _own_slug(_unique(company_slug(link) for link in facts.linkedin), linkedin, candidate.domain)
+    claimed = slug if slug in linkedin else None
     company = linkedin.get(claimed) if claimed else None
-    linkedin_url = company.url if company else (canonical_company_url(site_slugs[0]) if site_slugs else None)
-    name = facts.company_name or (company.name if company else None) or clean_title(candidate.title) or candidate.domain
+    linkedin_url = company.url if company else (canonical_company_url(slug) if slug else None)
+    label = domain_label(candidate.domain) if ":" not in candidate.domain else ""
+    name = (
+        facts.company_name
+        or (company.name if company else None)
+        or names.choose([], None, candidate.title, None, None, label)[0]
+        or candidate.domain
+    )
     sources = _sources("google", "linkedin") if company else _sources("google")
     lead = Lead(
         lead_id=lead_id_for(job_id, candidate.domain),
         company_name=name,
         website=site.home_url or candidate.home_url,
         domain=candidate.domain,
-        emails=facts.emails,
+        emails=emails.for_company(facts.emails, candidate.domain),
         phones=facts.phones,
         linkedin_url=linkedin_url,
         description=facts.description or candidate.snippet or (company.snippet if company else None) or None,
@@ -161,6 +165,20 @@ def website_lead(
         found_at=found_at,
     )
     return lead, claimed
+
+
+def _own_slug(slugs: list[str], found: dict[str, LinkedInCompany], domain: str) -> str | None:
+    """The company's own LinkedIn page among those its site links to: the one whose slug matches the domain
+    (a web designer's or partner's page may be linked too), else one the linkedin source found, else the
+    first."""
+    label = domain_label(domain) if ":" not in domain else ""
+
+    def rank(item: tuple[int, str]) -> tuple[bool, bool, float, int]:
+        index, slug = item
+        match = domain_match(slug.replace("-", " ").replace("_", " "), label)
+        return (match >= 0.5, slug in found, match, -index)
+
+    return max(enumerate(slugs), key=rank)[1] if slugs else None
 
 
 def linkedin_lead(job_id: str, company: LinkedInCompany, found_at: datetime) -> Lead:

@@ -108,6 +108,8 @@ def _merge(first: PageFacts, other: PageFacts) -> PageFacts:
     def union(a: list[str], b: list[str]) -> list[str]:
         return list(dict.fromkeys([*a, *b]))
 
+    best = other if other.company_name and (not first.company_name or other.name_rank < first.name_rank) else first
+
     return PageFacts(
         emails=union(first.emails, other.emails),
         phones=union(first.phones, other.phones),
@@ -115,7 +117,9 @@ def _merge(first: PageFacts, other: PageFacts) -> PageFacts:
         twitter=union(first.twitter, other.twitter),
         facebook=union(first.facebook, other.facebook),
         description=first.description or other.description,
-        company_name=first.company_name or other.company_name,
+        # The name from the most trustworthy source (structured data over a title), the home page's on a tie.
+        company_name=best.company_name,
+        name_rank=best.name_rank,
         text=f"{first.text} {other.text}"[:MAX_FILTER_TEXT],
         contact_links=first.contact_links,
     )

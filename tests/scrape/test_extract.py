@@ -70,11 +70,11 @@ def test_no_asset_names_or_script_strings_as_emails() -> None:
 
 def test_classic_page_with_obfuscations_and_international_numbers() -> None:
     facts = extract(CLASSIC, "http://kookaburra-analytics.com.au/index.html", "AU")
-    assert facts.emails == [
+    assert facts.emails == [  # in page order
+        "insights@kookaburra-analytics.com.au",
         "jobs@kookaburra-analytics.com.au",
         "partners@kookaburra.io",
         "ceo@kookaburra.com.au",
-        "insights@kookaburra-analytics.com.au",
     ]
     assert facts.phones == [
         "+61255501177",

@@ -223,7 +223,7 @@ def test_job_never_touches_private_addresses_whatever_the_results_say(
         if hit.path == "/robots.txt":
             r.send(404, "", "text/plain")
         elif hit.path == "/":
-            r.send(200, page_html("Good Co", '<a href="/contact">Contact</a> hello@good.example.com'))
+            r.send(200, page_html("Good Co", '<a href="/contact">Contact</a> hello@good-co.com.au'))
         else:  # its contact page bounces into the private network: that page is lost, not the site
             r.send(301, "", Location=f"{canary6.url}/contact")
 
@@ -274,6 +274,6 @@ def test_job_never_touches_private_addresses_whatever_the_results_say(
     # Refused URLs are no company websites: no leads. The sites that redirect into the private network
     # are refused whole at their first hop; the good site loses only its bouncing contact page.
     assert [lead.domain for lead in leads] == ["good-co.com.au"]
-    assert leads[0].emails == ["hello@good.example.com"]
+    assert leads[0].emails == ["hello@good-co.com.au"]
     assert evil.paths() == ["/robots.txt"] and sneaky.paths() == ["/robots.txt", "/"]
     assert sorted(good.paths()) == ["/", "/contact", "/robots.txt"]

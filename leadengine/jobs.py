@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from leadengine.errors import JobFinished, JobNotFound
 from leadengine.schemas import DEFAULT_MAX_LEADS, JobStatus
@@ -42,6 +42,14 @@ class JobRequest(_Part):
     search_query: str | None = None
     filters: dict[str, Any] | None = None
     max_leads: int = DEFAULT_MAX_LEADS
+    webhook_url: str | None = None  # §7; left out of documents and views when not given
+
+    @model_serializer(mode="wrap")
+    def _without_absent_webhook(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("webhook_url", "") is None:
+            del data["webhook_url"]  # a request without one reads (and hashes, for Idempotency-Key) as before
+        return data
 
 
 class ErrorInfo(_Part):
@@ -84,6 +92,80 @@ class Progress(_Part):
     leads_found: int = 0
 
 
+WebhookState = Literal["pending", "delivered", "failed"]
+
+
+class DeliveryLease(_Part):
+    """Who is sending an attempt of a webhook delivery, until when; `token` fences the late write of an attempt
+    whose lease ran out and was taken over."""
+
+    owner: str
+    token: str
+    expires_at: datetime
+
+
+class WebhookDelivery(_Part):
+    """The job.finished notification of a job with a `webhook_url` (§7), created by the write that stores the
+    final status (the outbox pattern: a finished job can never lack its pending delivery) and then moved on by
+    the delivery worker (leadengine/webhooks.py) through these pure transitions. Attempt n that fails waits
+    `delays[n-1]`; the attempt after the last wait is the last one."""
+
+    delivery_id: str
+    url: str
+    state: WebhookState = "pending"
+    attempts: int = 0  # attempts started, the one in flight included
+    last_error: str | None = None
+    # While pending: when the next attempt is due. While an attempt is in flight it is when that attempt, if its
+    # process dies without recording an outcome, is taken over (never before its lease ends). Null once done.
+    next_attempt_at: datetime | None = None
+    lease: DeliveryLease | None = None
+    claims: int = 0  # every claim ever made: names the claim's marker, so two senders cannot take the same one
+    delivered_at: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        return self.state == "pending" and self.next_attempt_at is not None and self.next_attempt_at <= now
+
+    @staticmethod
+    def max_attempts(delays: tuple[int, ...]) -> int:
+        return len(delays) + 1
+
+    def claimed(self, owner: str, token: str, now: datetime, lease_s: float, delays: tuple[int, ...]) -> Self:
+        """Attempt `attempts + 1` for `owner`, leased for `lease_s`."""
+        attempt = self.attempts + 1
+        lease_end = now + timedelta(seconds=lease_s)
+        # Should this attempt's process die, the next one comes when a failure would have brought it, but never
+        # while this one may still be running.
+        takeover = max(lease_end, now + timedelta(seconds=delays[attempt - 1])) if attempt <= len(delays) else lease_end
+        return self.model_copy(update={
+            "attempts": attempt, "claims": self.claims + 1, "next_attempt_at": takeover,
+            "lease": DeliveryLease(owner=owner, token=token, expires_at=lease_end),
+        })  # fmt: skip
+
+    def ended(self, token: str, now: datetime, error: str | None, delays: tuple[int, ...], *,
+              permanent: bool = False) -> Self | None:  # fmt: skip
+        """The outcome of the attempt claimed with `token`: delivered (error None), retried after its wait, or
+        failed after the last attempt (or at once for a `permanent` error, e.g. a refused destination).
+        None when that attempt no longer holds the delivery (taken over after its lease): nothing to write."""
+        if self.state != "pending" or self.lease is None or self.lease.token != token:
+            return None
+        if error is None:
+            return self.model_copy(update={"state": "delivered", "lease": None, "next_attempt_at": None,
+                                           "delivered_at": now, "last_error": None})  # fmt: skip
+        if permanent or self.attempts >= self.max_attempts(delays):
+            return self.model_copy(update={"state": "failed", "lease": None, "next_attempt_at": None,
+                                           "last_error": error})  # fmt: skip
+        retry_at = now + timedelta(seconds=delays[self.attempts - 1])
+        return self.model_copy(update={"lease": None, "next_attempt_at": retry_at, "last_error": error})
+
+    def interrupted(self, delays: tuple[int, ...]) -> Self:
+        """A claimed attempt whose process never recorded an outcome (its lease ran out): counted as failed."""
+        error = "the attempt was interrupted before an answer was recorded (the sending process stopped)"
+        if self.attempts >= self.max_attempts(delays):
+            return self.model_copy(update={"state": "failed", "lease": None, "next_attempt_at": None,
+                                           "last_error": error})  # fmt: skip
+        return self.model_copy(update={"lease": None, "last_error": error})
+
+
 @dataclass(frozen=True)
 class Claim:
     """Attempt `attempt` of a job, held by `runner_id` under a lease."""
@@ -102,10 +184,15 @@ class Verdict(enum.StrEnum):
     """What a delivery of a job's message should do, read from the job alone."""
 
     RUN = "run"  # start a new attempt
-    DUPLICATE = "duplicate"  # the job is finished: acknowledge and drop the delivery
+    DUPLICATE = "duplicate"  # the job succeeded or was cancelled: acknowledge and drop the delivery
+    # The job failed: this copy goes to failed_jobs too. A runner may have died between writing `failed` and
+    # dead-lettering its message; failed_jobs then holds the job's message all the same (at least once).
+    DEAD_LETTER = "dead_letter"
     HELD = "held"  # a live runner holds it: park this copy in a delay queue, look again later
     WAIT = "wait"  # it is waiting for its retry backoff: park this copy until then
     CANCEL = "cancel"  # cancellation was requested before the attempt started
+    # Its user has USER_MAX_RUNNING_JOBS jobs in hand (fair share, leadengine/fairshare.py): park this copy
+    CAPPED = "capped"
     EXHAUSTED = "exhausted"  # JOB_MAX_ATTEMPTS attempts were used (e.g. each one killed its runner)
     MISSING = "missing"  # no job document: a seed-format message, or a job deleted since
 
@@ -148,6 +235,13 @@ class Job(_Part):
     outbox_due_at: datetime | None = None
     published_at: datetime | None = None
     created_by: str | None = None
+    # The webhook delivery (§7), from the final status on; `webhook_due_at` mirrors its next_attempt_at at the
+    # top level (null when nothing is due), for the worker's query, as `outbox_due_at` does for the outbox.
+    webhook: WebhookDelivery | None = None
+    webhook_due_at: datetime | None = None
+    # Fair share (§8): set while the job is held back from the broker because USER_MAX_RUNNING_JOBS of its user's
+    # jobs are there; the time it was held is its place in the user's line. Null once published or finished.
+    held_at: datetime | None = None
 
     # --- reading --------------------------------------------------------------------------------------
 
@@ -178,9 +272,16 @@ class Job(_Part):
     def finished(self) -> bool:
         return self.status.finished
 
+    @property
+    def held(self) -> bool:
+        """Held back for fair share: queued, durable, not in the broker until its user's earlier jobs make room."""
+        return self.held_at is not None and self.status is JobStatus.QUEUED
+
     def assess(self, now: datetime, max_attempts: int) -> Assessment:
         """What a delivery of this job should do."""
         used = self.attempts_used
+        if self.status is JobStatus.FAILED:
+            return Assessment(Verdict.DEAD_LETTER, attempts_used=used)
         if self.finished:
             return Assessment(Verdict.DUPLICATE, attempts_used=used)
         if self.status is JobStatus.RUNNING and self.lease is not None and self.lease.expires_at > now:
@@ -207,7 +308,27 @@ class Job(_Part):
     # --- changes (each returns the changed copy) --------------------------------------------------------
 
     def _with(self, **changes: Any) -> Self:
-        return self.model_copy(update=changes)
+        changed = self.model_copy(update=changes)
+        if changed.finished and not self.finished:
+            # Every final transition (settled, closed, a queued job's cancel) records the pending webhook
+            # delivery in the very write that stores the final status (§7, the outbox pattern).
+            changed = changed.with_webhook_pending(changed.finished_at or changed.updated_at or utcnow())
+        return changed
+
+    def with_webhook_pending(self, now: datetime) -> Self:
+        """A delivery due now, if the job has a webhook_url. A job finishing again (after an operator's replay)
+        keeps its delivery_id: one per job, whatever happens."""
+        url = self.request.webhook_url
+        if url is None:
+            return self
+        delivery_id = self.webhook.delivery_id if self.webhook is not None else str(uuid.uuid4())
+        claims = self.webhook.claims if self.webhook is not None else 0
+        return self.with_webhook(WebhookDelivery(delivery_id=delivery_id, url=url, next_attempt_at=now, claims=claims))
+
+    def with_webhook(self, delivery: WebhookDelivery) -> Self:
+        """The delivery's new state; the job's own fields (status, updated_at) never change with it."""
+        due = delivery.next_attempt_at if delivery.state == "pending" else None
+        return self.model_copy(update={"webhook": delivery, "webhook_due_at": due})
 
     def _history(self, entry: HistoryEntry | None = None, **update: Any) -> list[HistoryEntry]:
         """The history with `entry` appended (attempts still marked running are what a killed runner left
@@ -233,7 +354,7 @@ class Job(_Part):
             status=JobStatus.RUNNING, attempts=attempt, started_at=self.started_at or now, updated_at=now,
             runner=runner_id, lease=Lease(owner=runner_id, attempt=attempt, token=claim.token,
                                           expires_at=now + timedelta(seconds=lease_s)),
-            retry_not_before=None, history=self._history(entry), progress=Progress(phase="searching"),
+            retry_not_before=None, history=self._history(entry), progress=Progress(phase="searching"), held_at=None,
         )  # fmt: skip
         return job, claim
 
@@ -269,14 +390,14 @@ class Job(_Part):
         entry = HistoryEntry(runner=by, finished_at=now, outcome=outcome, error=error)
         return self._with(
             status=status, finished_at=now, updated_at=now, error=error, lease=None, retry_not_before=None,
-            outbox_due_at=None, history=self._history(entry),
+            outbox_due_at=None, history=self._history(entry), held_at=None,
         )  # fmt: skip
 
     def cancel_requested_by_user(self, now: datetime) -> Job:
         """A user's cancel: a queued job is cancelled at once, a running one at its next checkpoint."""
         if self.status is JobStatus.QUEUED:
             return self._with(cancel_requested=True, updated_at=now, status=JobStatus.CANCELLED, finished_at=now,
-                              outbox_due_at=None)  # fmt: skip
+                              outbox_due_at=None, held_at=None)  # fmt: skip
         return self._with(cancel_requested=True, updated_at=now)
 
     def replayed(self, operator: str, now: datetime) -> Job:
@@ -291,6 +412,15 @@ class Job(_Part):
 
     def with_leads(self, lead_count: int, progress: Progress | None, now: datetime) -> Job:
         return self._with(lead_count=lead_count, progress=progress or self.progress, updated_at=now)
+
+    def held_back(self, now: datetime) -> Job:
+        """A new job kept out of the broker for fair share (§8): no outbox mark, so no relay publishes it, until
+        `released` gives it its user's freed place."""
+        return self._with(held_at=now, outbox_due_at=None, published_at=None)
+
+    def released(self, now: datetime) -> Job:
+        """A held job whose turn came: marked for the outbox until the broker confirms its message."""
+        return self._with(held_at=None, outbox_due_at=now, updated_at=now)
 
 
 def new_job(job_id: str, user_id: str, request: JobRequest, now: datetime, *, published: bool = False) -> Job:
@@ -323,5 +453,18 @@ def user_cancel(job_id: str, user_id: str) -> Callable[[Job | None], Change[Job]
             raise JobFinished(job_id, job.status.value)
         cancelled = job.cancel_requested_by_user(utcnow())
         return Change(cancelled, cancelled)
+
+    return decide
+
+
+def release_held(job_id: str) -> Callable[[Job | None], Change[Job | None]]:
+    """The decision that publishes a held job: the released job (to publish), or None when it is not held any more
+    (cancelled meanwhile, or released by another process)."""
+
+    def decide(job: Job | None) -> Change[Job | None]:
+        if job is None or not job.held:
+            return Change(None)
+        released = job.released(utcnow())
+        return Change(released, released)
 
     return decide

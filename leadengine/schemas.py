@@ -5,10 +5,12 @@ from __future__ import annotations
 import enum
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 if TYPE_CHECKING:
     from leadengine.jobs import Job
@@ -41,6 +43,40 @@ class Filters(_Strict):
     revenue: Text50 | None = None
 
 
+MAX_WEBHOOK_URL = 2048
+
+
+@dataclass(frozen=True)
+class WebhookRules:
+    """What a `webhook_url` may be on this deployment (§3): nothing while webhooks are off; an absolute
+    `https://` URL of at most 2,048 characters without user or password; `http://` only where private networks
+    are allowed (local development). Where its host points is judged at every delivery, not here (§7)."""
+
+    enabled: bool = True
+    allow_http: bool = False
+
+    def check(self, url: str) -> str:
+        if not self.enabled:
+            raise ValueError("webhooks are off on this deployment (no WEBHOOK_SIGNING_KEY)")
+        if len(url) > MAX_WEBHOOK_URL:
+            raise ValueError(f"webhook_url must be at most {MAX_WEBHOOK_URL} characters")
+        if any(ch.isspace() or not ch.isprintable() for ch in url):
+            raise ValueError("webhook_url must not contain spaces or control characters")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 -- raises ValueError for a port out of range or not a number
+        except ValueError as e:
+            raise ValueError("webhook_url is not a valid URL") from e
+        schemes = ("https", "http") if self.allow_http else ("https",)
+        if parts.scheme.lower() not in schemes:
+            raise ValueError("webhook_url must be an absolute https:// URL")
+        if not parts.hostname:
+            raise ValueError("webhook_url must name a host")
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+            raise ValueError("webhook_url must not contain a user or password")
+        return url
+
+
 class ScrapeRequest(_Strict):
     """The body of `POST /api/v1/jobs/scrape`."""
 
@@ -52,6 +88,16 @@ class ScrapeRequest(_Strict):
     filters: Filters | None = None
     max_leads: int = Field(DEFAULT_MAX_LEADS, ge=1, le=500)
     user_id: Text100 | None = None
+    # §3/§7. Judged with the deployment's settings, passed as validation context (WebhookRules).
+    webhook_url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        rules = info.context.get("webhooks") if isinstance(info.context, dict) else None
+        return (rules if isinstance(rules, WebhookRules) else WebhookRules()).check(value)
 
     @field_validator("source_types")
     @classmethod
@@ -85,14 +131,22 @@ class JobMessage(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
+    # The API's ranges (§3), so that a message no API request could have made fails at its first delivery
+    # (§9) instead of failing writes later: Firestore refuses documents over 1 MiB and maps deeper than 20.
     job_id: str
-    user_id: str = Field(min_length=1)
-    industry: str = ""
-    geography: str = ""
-    keywords: list[str] = Field(default_factory=list)
-    source_types: list[str] = Field(default_factory=lambda: ["google"])
-    search_query: str | None = None
-    filters: dict[str, Any] | None = None
+    user_id: str = Field(min_length=1, max_length=256)
+    industry: str = Field("", max_length=100)
+    geography: str = Field("", max_length=100)
+    keywords: list[Annotated[str, StringConstraints(min_length=1, max_length=50)]] = Field(
+        default_factory=list, max_length=20
+    )
+    source_types: list[Annotated[str, StringConstraints(max_length=50)]] = Field(
+        default_factory=lambda: ["google"], max_length=10
+    )
+    search_query: str | None = Field(None, max_length=256)
+    filters: (
+        dict[Annotated[str, StringConstraints(max_length=50)], Annotated[str, StringConstraints(max_length=50)]] | None
+    ) = Field(None, max_length=10)
     max_leads: int = Field(DEFAULT_MAX_LEADS, ge=1, le=500)
 
     @field_validator("job_id")

@@ -4,7 +4,8 @@ records and the outbox marks; every call bounded in time, every outage translate
 Layout: `jobs/{job_id}` (a `Job`, leadengine/jobs.py), `jobs/{job_id}/leads/{lead_id}`,
 `jobs/{job_id}/attempts/{n}-{created}` (one per claimed attempt: only one create() of an id succeeds, which keeps
 a claim exclusive on the local emulator too), and `idempotency/{sha256(user, key)}` -> the job an Idempotency-Key
-made.
+made, and `user_places/{sha256(user)}-{n}` -> the job holding place n of its user (fair share, leadengine/fairshare.py;
+exclusive by create() too).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry
@@ -24,14 +26,16 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
 from leadengine.errors import AttemptTaken, IdempotencyConflict, JobNotFound, StoreUnavailable
+from leadengine.fairshare import ACTIVE_STATUSES, HELD_SINCE_EVER, Choice, Place, choose_place, is_stale, place_id
 from leadengine.jobs import Change, Job, utcnow
-from leadengine.schemas import Lead
+from leadengine.schemas import JobStatus, Lead
 from leadengine.settings import Settings
 
 JOBS = "jobs"
 LEADS = "leads"
 ATTEMPTS = "attempts"
 IDEMPOTENCY = "idempotency"
+PLACES = "user_places"
 _UNAVAILABLE = (
     gexc.ServiceUnavailable,
     gexc.DeadlineExceeded,
@@ -44,6 +48,36 @@ _UNAVAILABLE = (
 _MAX_BATCH = 400  # under Firestore's 500 writes per batch
 _MAX_CONFLICTS = 5  # read-decide-write rounds lost to concurrent writers before giving up as unavailable
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class IndexedQuery:
+    """A query that Firestore serves only from a composite index: equality filters on `equals`, then ordered by
+    `order_by` (a range on it allowed). The store builds these queries from this data, and a test compares it with
+    the indexes declared in Terraform (infra/terraform/modules/firestore/indexes.tf)."""
+
+    collection: str
+    equals: tuple[str, ...]
+    order_by: str
+    direction: Literal["ASCENDING", "DESCENDING"]
+
+    def index_fields(self) -> tuple[tuple[str, str], ...]:
+        return (*((name, "ASCENDING") for name in self.equals), (self.order_by, self.direction))
+
+
+JOBS_OF_USER = IndexedQuery(JOBS, ("user_id",), "created_at", "DESCENDING")
+JOBS_OF_USER_WITH_STATUS = IndexedQuery(JOBS, ("user_id", "status"), "created_at", "DESCENDING")
+# Every query of this module that needs a composite index (single-field ranges and orders need none).
+COMPOSITE_QUERIES = (JOBS_OF_USER, JOBS_OF_USER_WITH_STATUS)
+
+
+@dataclass(frozen=True)
+class JobsCursor:
+    """Where a page of a user's jobs (newest first) ended: its last `created_at`, and the jobs of exactly that
+    time already shown (two jobs may share a timestamp, and a `where` on it is the one paging the emulator keeps)."""
+
+    created_at: datetime
+    seen: tuple[str, ...]
 
 
 def request_fingerprint(request: dict[str, Any]) -> str:
@@ -123,9 +157,12 @@ class JobStore:
             with _unavailable_as_error():
                 batch.commit(**self._call)
         except gexc.AlreadyExists:
+            # The client retried a commit whose first try landed (the reply was lost): a uuid4 job id is ours
+            # alone, so an existing document of that id is this very job.
             if idem_ref is None:
-                raise StoreUnavailable(f"job {job.job_id} already exists") from None
-            return self._replay(idem_ref, fingerprint), False
+                return job, True
+            first = self._replay(idem_ref, fingerprint)
+            return first, first.job_id == job.job_id
         return job, True
 
     def create_job_if_missing(self, job: Job) -> bool:
@@ -206,8 +243,23 @@ class JobStore:
                 if time.monotonic() > deadline:
                     break
                 continue  # written meanwhile: decide again on what is there now
+            except StoreUnavailable:
+                # The commit may have landed although its answer was lost (a timeout): look once, so that a
+                # change that did happen is reported as done (a cancel answered 503 must not cancel; a claim
+                # that landed must be used, not leave an attempt behind).
+                if not self._landed(ref, change.job):
+                    raise
             return change.result
         raise StoreUnavailable(f"job {job_id} kept changing under us; try again")
+
+    def _landed(self, ref: firestore.DocumentReference, expected: Job) -> bool:
+        """Whether the document now holds every field of `expected` (the write we could not confirm)."""
+        try:
+            with _unavailable_as_error():
+                snapshot = ref.get(**self._call)
+        except StoreUnavailable:
+            return False
+        return snapshot.exists and not _diff(Job.from_document(snapshot.to_dict() or {}), expected)
 
     def mark_published(self, job_id: str) -> None:
         """Clear the outbox mark once the broker confirmed the message."""
@@ -236,21 +288,170 @@ class JobStore:
         with _unavailable_as_error():
             return [Job.from_document(snapshot.to_dict() or {}) for snapshot in query.stream(**self._call)]
 
+    # --- fair share (contract §8, leadengine/fairshare.py) -----------------------------------------------
+
+    def count_active_jobs(self, user_id: str) -> int:
+        """The user's jobs that are queued (held back or not) or running: what USER_MAX_ACTIVE_JOBS bounds.
+        A count() aggregation: Firestore counts in the index, without reading the jobs."""
+        query = (
+            self.client.collection(JOBS)
+            .where(filter=firestore.FieldFilter("user_id", "==", user_id))
+            .where(filter=firestore.FieldFilter("status", "in", list(ACTIVE_STATUSES)))
+        )
+        with _unavailable_as_error():
+            result: Any = query.count().get(**self._call)  # [[AggregationResult]]: one aggregation, one value
+        return int(result[0][0].value)
+
+    def held_jobs(self, user_id: str, limit: int | None = None) -> list[Job]:
+        """The user's held-back jobs, oldest first, by default as many as the user has places (composite index
+        user_id + held_at, declared in Terraform)."""
+        query = (
+            self.client.collection(JOBS)
+            .where(filter=firestore.FieldFilter("user_id", "==", user_id))
+            .where(filter=firestore.FieldFilter("held_at", ">=", HELD_SINCE_EVER))
+            .order_by("held_at")
+            .limit(limit or self._settings.user_max_running_jobs)
+        )
+        with _unavailable_as_error():
+            return [Job.from_document(snapshot.to_dict() or {}) for snapshot in query.stream(**self._call)]
+
+    def oldest_held_jobs(self, limit: int) -> list[Job]:
+        """Held-back jobs of every user, oldest first: where the relay looks for users whose line may move."""
+        query = (
+            self.client.collection(JOBS)
+            .where(filter=firestore.FieldFilter("held_at", ">=", HELD_SINCE_EVER))
+            .order_by("held_at")
+            .limit(limit)
+        )
+        with _unavailable_as_error():
+            return [Job.from_document(snapshot.to_dict() or {}) for snapshot in query.stream(**self._call)]
+
+    def _place_refs(self, user_id: str) -> list[firestore.DocumentReference]:
+        places = self.client.collection(PLACES)
+        return [places.document(place_id(user_id, n)) for n in range(self._settings.user_max_running_jobs)]
+
+    def _places(self, user_id: str) -> dict[int, tuple[Place, Any]]:
+        """The user's taken places, each with its snapshot's update time (the precondition of clearing it)."""
+        with _unavailable_as_error():
+            snapshots = list(self.client.get_all(self._place_refs(user_id), **self._call))
+        taken: dict[int, tuple[Place, Any]] = {}
+        for snapshot in snapshots:
+            if snapshot.exists:
+                place = Place.model_validate(snapshot.to_dict() or {})
+                taken[place.index] = (place, snapshot.update_time)
+        return taken
+
+    def _clear_place(self, place: Place, update_time: Any) -> bool:
+        """Delete a place as it was read; False when it changed meanwhile (someone else cleared or retook it).
+        The update-time precondition makes this exact on Firestore; the emulator ignores it (FIRESTORE-EMULATOR.md)."""
+        ref = self.client.collection(PLACES).document(place_id(place.user_id, place.index))
+        try:
+            with _unavailable_as_error():
+                ref.delete(option=self.client.write_option(last_update_time=update_time), **self._call)
+        except (gexc.FailedPrecondition, gexc.NotFound):
+            return False
+        return True
+
+    def _live_places(self, user_id: str) -> dict[int, Place]:
+        """The user's places held by unfinished jobs; places whose job finished (or was never written) are cleared."""
+        taken = self._places(user_id)
+        if not taken:
+            return {}
+        refs = [self._job_ref(place.job_id) for place, _ in taken.values()]
+        with _unavailable_as_error():
+            jobs = {snapshot.id: Job.from_document(snapshot.to_dict() or {})
+                    for snapshot in self.client.get_all(refs, **self._call) if snapshot.exists}  # fmt: skip
+        now = utcnow()
+        live: dict[int, Place] = {}
+        for index, (place, update_time) in taken.items():
+            if not (is_stale(place, jobs.get(place.job_id), now) and self._clear_place(place, update_time)):
+                live[index] = place
+        return live
+
+    def take_place(self, user_id: str, job_id: str) -> bool:
+        """Give the job one of its user's USER_MAX_RUNNING_JOBS places; True if it holds one now (perhaps from
+        before), False when every place is held by an unfinished job. Exclusive: create() of the place's id."""
+        cap = self._settings.user_max_running_jobs
+        taken = {index: place for index, (place, _) in self._places(user_id).items()}
+        for _ in range(2):  # the places as read (cheap), then with stale ones cleared (reads their jobs)
+            decision = choose_place(taken, job_id, cap)
+            if decision.choice is Choice.HOLDS:
+                return True
+            for index in decision.indexes:
+                place = Place(index=index, user_id=user_id, job_id=job_id, taken_at=utcnow())
+                try:
+                    with _unavailable_as_error():
+                        self.client.collection(PLACES).document(place_id(user_id, index)).create(
+                            place.model_dump(), **self._call
+                        )
+                except gexc.AlreadyExists:
+                    continue  # another job took it a moment ago
+                return True
+            taken = self._live_places(user_id)
+        return False
+
+    def free_places(self, user_id: str, job_id: str) -> int:
+        """Clear the places the job holds (it finished, was cancelled, or its submit failed); how many there were."""
+        return sum(self._clear_place(place, update_time)
+                   for place, update_time in self._places(user_id).values() if place.job_id == job_id)  # fmt: skip
+
+    def find_idempotent_job(self, user_id: str, key: str, request: dict[str, Any]) -> Job | None:
+        """The job an earlier request with this Idempotency-Key made (None if none); IdempotencyConflict when that
+        request had another body. For answers that must come before a new job is written (the quota's 429)."""
+        ref = self._idempotency_ref(user_id, key)
+        with _unavailable_as_error():
+            exists = ref.get(**self._call).exists
+        return self._replay(ref, request_fingerprint(request)) if exists else None
+
+    def due_webhooks(self, limit: int = 50) -> list[Job]:
+        """Jobs whose webhook delivery has an attempt due now (first ones first): never sent yet, waiting
+        for its retry, or held by a sender whose lease ran out (leadengine/webhooks.py)."""
+        query = (
+            self.client.collection(JOBS)
+            .where(filter=firestore.FieldFilter("webhook_due_at", "<=", utcnow()))
+            .order_by("webhook_due_at")
+            .limit(limit)
+        )
+        with _unavailable_as_error():
+            return [Job.from_document(snapshot.to_dict() or {}) for snapshot in query.stream(**self._call)]
+
     # --- leads --------------------------------------------------------------------------------------
 
-    def write_leads(self, job_id: str, leads: list[Lead]) -> None:
-        """Write leads in batches. Ids are deterministic, so a second write of a company overwrites it."""
+    def write_leads(self, job_id: str, leads: list[Lead], attempt: int = 0) -> None:
+        """Write leads in batches, tagged with the attempt that found them. Ids are deterministic, so a second
+        write of a company overwrites it (and takes it over for the later attempt)."""
         for start in range(0, len(leads), _MAX_BATCH):
             batch = self.client.batch()
             for lead in leads[start : start + _MAX_BATCH]:
-                batch.set(self._leads_ref(job_id).document(lead.lead_id), lead.model_dump())
+                batch.set(self._leads_ref(job_id).document(lead.lead_id), {**lead.model_dump(), "attempt": attempt})
             with _unavailable_as_error():
                 batch.commit(**self._call)
 
-    def count_leads(self, job_id: str) -> int:
+    def count_leads(self, job_id: str, attempt: int | None = None) -> int:
+        """The job's leads, or those of one attempt."""
+        query: Any = self._leads_ref(job_id)
+        if attempt is not None:
+            query = query.where(filter=firestore.FieldFilter("attempt", "==", attempt))
         with _unavailable_as_error():
-            result = self._leads_ref(job_id).count().get(**self._call)
+            result = query.count().get(**self._call)
         return int(result[0][0].value)
+
+    def delete_leads_except(self, job_id: str, attempt: int) -> int:
+        """Remove the leads that earlier (or later, zombie) attempts left and this attempt did not find again:
+        a job's final leads are exactly those of the attempt that finished it. Returns how many went."""
+        removed = 0
+        for op in ("<", ">"):
+            query = self._leads_ref(job_id).where(filter=firestore.FieldFilter("attempt", op, attempt))
+            with _unavailable_as_error():
+                refs = [snapshot.reference for snapshot in query.stream(**self._call)]
+            for start in range(0, len(refs), _MAX_BATCH):
+                batch = self.client.batch()
+                for ref in refs[start : start + _MAX_BATCH]:
+                    batch.delete(ref)
+                with _unavailable_as_error():
+                    batch.commit(**self._call)
+            removed += len(refs)
+        return removed
 
     def list_leads(self, job_id: str, limit: int, after: str | None = None) -> tuple[list[Lead], bool]:
         """One page of leads ordered by lead_id after the lead id `after`, and whether more follow."""
@@ -265,3 +466,45 @@ class JobStore:
                 for snapshot in query.limit(limit + 1).stream(**self._call)
             ]
         return rows[:limit], len(rows) > limit
+
+    def lead_pages(self, job_id: str, page_size: int) -> Iterator[list[Lead]]:
+        """Every lead of the job exactly once, a page at a time (an export streams them without holding them all).
+        Leads written meanwhile appear if their id sorts after the page being read."""
+        after: str | None = None
+        while True:
+            leads, more = self.list_leads(job_id, page_size, after)
+            if leads:
+                yield leads
+            if not more:
+                return
+            after = leads[-1].lead_id
+
+    # --- a user's jobs --------------------------------------------------------------------------------
+
+    def list_jobs(
+        self, user_id: str, status: JobStatus | None, limit: int, cursor: JobsCursor | None = None
+    ) -> tuple[list[Job], JobsCursor | None]:
+        """One page of the user's jobs, newest first, after `cursor`; and the cursor of the next page (None: this
+        was the last). Paging is a `where created_at <= last` (Firestore and the emulator alike) that skips the jobs
+        of that exact time already shown, so each job that existed at the first page comes exactly once, and jobs
+        submitted meanwhile (newer) never enter later pages."""
+        shape = JOBS_OF_USER_WITH_STATUS if status is not None else JOBS_OF_USER
+        values = {"user_id": user_id, "status": status.value if status is not None else None}
+        query: Any = self.client.collection(shape.collection)
+        for name in shape.equals:
+            query = query.where(filter=firestore.FieldFilter(name, "==", values[name]))
+        seen = set(cursor.seen) if cursor is not None else set()
+        if cursor is not None:
+            query = query.where(filter=firestore.FieldFilter(shape.order_by, "<=", cursor.created_at))
+        query = query.order_by(shape.order_by, direction=shape.direction).limit(limit + len(seen) + 1)
+        with _unavailable_as_error():
+            rows = [Job.from_document(snapshot.to_dict() or {}) for snapshot in query.stream(**self._call)]
+        fresh = [job for job in rows if job.job_id not in seen]
+        page = fresh[:limit]
+        if len(fresh) <= limit:
+            return page, None
+        last = page[-1].created_at
+        ties = [job.job_id for job in page if job.created_at == last]
+        if cursor is not None and cursor.created_at == last:
+            ties = [*cursor.seen, *ties]
+        return page, JobsCursor(last, tuple(ties))

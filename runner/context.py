@@ -67,9 +67,14 @@ class RunContext:
 
     def save_leads(self, leads: list[Lead]) -> None:
         self._guard()
+        # Fenced against the store first: an attempt that lost its job (another attempt, or a finish) must not
+        # add leads to it. Leads carry their attempt, and a success keeps only its own attempt's.
+        if not self._lifecycle.holds(self.claim):
+            self._lost.set()
+            raise AttemptInterrupted("lease_lost")
         store = self._lifecycle.store
-        store.write_leads(self.job_id, leads)
-        count = store.count_leads(self.job_id)
+        store.write_leads(self.job_id, leads, self.attempt)
+        count = store.count_leads(self.job_id, self.attempt)
         with self._progress_lock:
             self._progress = self._progress.model_copy(update={"leads_found": count})
             self._progress_pending = False

@@ -118,6 +118,11 @@ def replay(
             if not letter.valid or letter.job_id is None:
                 skipped.append(letter.job_id or "(unreadable message)")
                 continue
+            if letter.job_id in replayed:
+                # Another copy of a job just replayed (a failed job's message is dead-lettered at least once):
+                # one replay is enough, the copy goes.
+                channel.basic_ack(letter.tag)
+                continue
             job = lifecycle.reset_for_replay(letter.job_id, operator)
             try:
                 if job is not None:

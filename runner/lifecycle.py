@@ -37,7 +37,15 @@ class Lifecycle:
         return self.store.create_job_if_missing(job.model_copy(update={"created_by": "seed_message"}))
 
     def begin(self, job_id: str) -> Claim | Assessment:
-        """Claim the next attempt of the job for this runner, or say why this delivery must not run it."""
+        """Claim the next attempt of the job for this runner, or say why this delivery must not run it.
+
+        An attempt starts only with one of its user's USER_MAX_RUNNING_JOBS places (fair share, §8): the job
+        normally took it when it was published; a message that came another way (a seed-style publisher, a
+        replay) takes a free one here, or is CAPPED and waits in a delay queue."""
+        job = self.store.find_job(job_id)
+        runnable = job is not None and job.assess(utcnow(), self._max_attempts).verdict is Verdict.RUN
+        if job is not None and runnable and not self.store.take_place(job.user_id, job_id):
+            return Assessment(Verdict.CAPPED, attempts_used=job.attempts_used)
 
         def claim(job: Job | None) -> Change[Claim | Assessment]:
             if job is None:
@@ -67,21 +75,38 @@ class Lifecycle:
 
     def _settle(
         self, claim: Claim, outcome: str, *, status: JobStatus | None = None, error: ErrorInfo | None = None,
-        retry_at: datetime | None = None,
+        retry_at: datetime | None = None, lead_count: int | None = None,
     ) -> bool:  # fmt: skip
         def write(job: Job | None) -> Change[bool]:
             if job is None or not job.held_by(claim):
                 return Change(False)
             if status is not None and not job.status.can_move_to(status):
                 return Change(False)
-            settled = job.settled(claim, utcnow(), outcome, status=status, error=error, retry_at=retry_at)
+            now = utcnow()
+            if lead_count is not None:
+                job = job.with_leads(lead_count, None, now)
+            settled = job.settled(claim, now, outcome, status=status, error=error, retry_at=retry_at)
             return Change(True, settled)
 
         return self.store.change_job(claim.job_id, write)
 
+    def holds(self, claim: Claim) -> bool:
+        """Whether this attempt still holds its job, as the store says now (a fence before a write that
+        cannot carry one itself)."""
+        job = self.store.find_job(claim.job_id)
+        return job is not None and job.held_by(claim)
+
     def finish(self, claim: Claim, status: JobStatus, error: ErrorInfo | None) -> bool:
-        """Record the attempt's final outcome; False if this attempt was fenced off (nothing written)."""
-        return self._settle(claim, status.value, status=status, error=error)
+        """Record the attempt's final outcome; False if this attempt was fenced off (nothing written).
+        A success keeps exactly the leads this attempt found (§6: processing twice never duplicates): leads an
+        earlier attempt left, and this one did not find again, are removed first."""
+        lead_count: int | None = None
+        if status is JobStatus.SUCCEEDED:
+            if not self.holds(claim):
+                return False
+            self.store.delete_leads_except(claim.job_id, claim.attempt)
+            lead_count = self.store.count_leads(claim.job_id, claim.attempt)
+        return self._settle(claim, status.value, status=status, error=error, lead_count=lead_count)
 
     def retry_later(self, claim: Claim, error: ErrorInfo, delay_s: float) -> bool:
         """The attempt failed transiently: the job stays running with its last error until the retry."""

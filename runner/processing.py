@@ -12,9 +12,11 @@ from typing import Any, Literal
 import structlog
 from pydantic import ValidationError
 
+from leadengine import outbox
 from leadengine.errors import DependencyUnavailable
 from leadengine.jobs import Assessment, Claim, ErrorInfo, Verdict
 from leadengine.log import get_logger
+from leadengine.publisher import Publisher
 from leadengine.schemas import JobMessage, JobStatus
 from leadengine.settings import Settings
 from leadengine.store import JobStore
@@ -38,14 +40,24 @@ class Settlement:
 
 
 ACK = Settlement("ack")
+# A job message is a few hundred bytes; the API's ranges (§3) keep any valid one far below this.
+MAX_MESSAGE_BYTES = 64 * 1024
 DEAD_LETTER = Settlement("dead_letter")
 LEAVE = Settlement("leave")
+# Outcomes after which the job is finished: its user's place comes free for the next held job (§8).
+ENDED = frozenset({"succeeded", "failed", "cancelled"})
 
 
 class JobProcessor:
-    def __init__(self, settings: Settings, store: JobStore, handler: JobHandler, runner_id: str) -> None:
+    def __init__(
+        self, settings: Settings, store: JobStore, handler: JobHandler, runner_id: str,
+        publisher: Publisher | None = None,
+    ) -> None:  # fmt: skip
         self._settings = settings
         self._handler = handler
+        self._store = store
+        self._publisher = publisher  # for the held jobs a finished job makes room for; made on first use if None
+        self._ended = False  # whether the delivery being processed finished its job
         self.lifecycle = Lifecycle(store, settings, runner_id)
         self._delays: tuple[int, ...] = tuple(settings.job_retry_delays_s)
         self._lock = threading.Lock()
@@ -59,14 +71,18 @@ class JobProcessor:
 
     def process(self, body: bytes, *, redelivered: bool = False) -> Settlement:
         started = time.monotonic()
+        if len(body) > MAX_MESSAGE_BYTES:
+            return self._invalid(body, f"the message is {len(body)} bytes, over the {MAX_MESSAGE_BYTES} a job can be")
         try:
             message = JobMessage.model_validate_json(body)
         except ValidationError as e:
-            return self._invalid(body, e)
+            problem = "; ".join(f"{'.'.join(map(str, i['loc'])) or 'body'}: {i['msg']}" for i in e.errors()[:3])
+            return self._invalid(body, f"the message is not a valid job: {problem}")
         with structlog.contextvars.bound_contextvars(job_id=message.job_id):
             log.info("message_received", redelivered=redelivered)
+            self._ended = False
             try:
-                return self._process(message, started)
+                settlement = self._process(message, started)
             except DependencyUnavailable as e:
                 # Firestore is away before or after the attempt: nothing can be recorded, so park the
                 # message and look again after the shortest backoff. An attempt it cut short is not lost:
@@ -75,6 +91,22 @@ class JobProcessor:
                 log.warning("message_failed", code="store_unavailable", error=str(e), action="delay", delay_s=delay)
                 metrics.DELIVERIES.labels("store_unavailable").inc()
                 return Settlement("delay", delay)
+            if self._ended:
+                self._make_room(message)
+            return settlement
+
+    def _make_room(self, message: JobMessage) -> None:
+        """The job finished: free its user's place and publish the user's next held job (fair share, §8). Best
+        effort: if Firestore or the broker is away, the relay's pass moves the user's line instead."""
+        if self._publisher is None:
+            self._publisher = Publisher(self._settings)
+        try:
+            released = outbox.make_room(self._store, self._publisher, message.user_id, message.job_id)
+        except DependencyUnavailable as e:
+            log.warning("room_not_made", user_id=message.user_id, error=str(e))
+            return
+        if released:
+            log.info("room_made", user_id=message.user_id, released=released)
 
     def _process(self, message: JobMessage, started: float) -> Settlement:
         try:
@@ -100,8 +132,11 @@ class JobProcessor:
         verdict = assessment.verdict
         if verdict in (Verdict.DUPLICATE, Verdict.MISSING):  # missing: deleted under us (an API 503 undo)
             return self._done("duplicate", started, ACK)
-        if verdict in (Verdict.HELD, Verdict.WAIT):
-            # Never drop it: if the holder dies, this may be the only copy left. Look again later.
+        if verdict is Verdict.DEAD_LETTER:
+            return self._done("failed_copy", started, DEAD_LETTER)
+        if verdict in (Verdict.HELD, Verdict.WAIT, Verdict.CAPPED):
+            # Never drop it: if the holder dies, this may be the only copy left. Look again later. (Capped: its
+            # user's places are all held by unfinished jobs, §8; it runs once one of them finishes.)
             delay = policy.wait_delay_s(self._delays, assessment.wait_s)
             return self._done(verdict.value, started, Settlement("delay", delay), wait_s=round(assessment.wait_s, 1))
         if verdict is Verdict.CANCEL:
@@ -189,6 +224,7 @@ class JobProcessor:
 
     def _done(self, outcome: str, started: float, settlement: Settlement, **fields: Any) -> Settlement:
         duration = time.monotonic() - started
+        self._ended = outcome in ENDED
         metrics.DELIVERIES.labels(outcome).inc()
         metrics.DURATION.labels(outcome).observe(duration)
         log.info(
@@ -196,16 +232,13 @@ class JobProcessor:
         )
         return settlement
 
-    def _invalid(self, body: bytes, error: ValidationError) -> Settlement:
+    def _invalid(self, body: bytes, problem: str) -> Settlement:
         """A body that is not a job message will never parse: dead-letter it at once. If it names a queued
         job, fail that job too, so its owner sees why it will never run."""
         job_id = JobMessage.job_id_in(body)
         with structlog.contextvars.bound_contextvars(job_id=job_id):
             log.info("message_received")
-            problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:3])
-            decision = policy.Decision(
-                policy.Action.FAIL, "invalid_message", f"the message is not a valid job: {problem}"
-            )
+            decision = policy.Decision(policy.Action.FAIL, "invalid_message", problem)
             if job_id is not None:
                 try:
                     self.lifecycle.close_unclaimed(job_id, JobStatus.FAILED, decision.error, "failed", only_queued=True)

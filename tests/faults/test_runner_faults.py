@@ -14,6 +14,7 @@ from leadengine.settings import load_settings
 from leadengine.store import JobStore
 from tests.runner.harness import Runners, wait_for
 from tests.support import services
+from tests.support.jobs import force
 
 
 def _holder(runners: Runners, job_id: str) -> services.Process:
@@ -144,3 +145,17 @@ def test_a_firestore_outage_mid_job_parks_the_message_and_the_job_completes_afte
     finally:
         runners.stop_all()
         emulator.stop()
+
+
+def test_a_failed_jobs_message_reaches_failed_jobs_even_if_its_runner_died_before_dead_lettering_it(
+    runners: Runners,
+) -> None:
+    """Issue 9 defect 6: the job was written `failed`, then its runner died before `basic_reject`; the broker
+    redelivers the message, and that copy must go to failed_jobs rather than be acked as a duplicate."""
+    runners.wait_started(runners.start())
+    job_id = runners.submit("fail=permanent", publish=False)
+    force(runners.store, job_id, status="failed", attempts=3,
+          error={"code": "attempts_exhausted", "message": "gave up after 3 attempts"})  # fmt: skip
+    runners.republish(job_id)  # the redelivered copy
+    wait_for(lambda: runners.dead_lettered(job_id) == 1, 15, "the message in failed_jobs")
+    assert runners.job(job_id)["status"] == "failed" and runners.runs(job_id) == 0

@@ -53,7 +53,9 @@ class Settings(BaseSettings):
     search_engine_id: str | None = None
     scrape_allow_private_networks: bool = False
     scrape_user_agent: str = Field("LeadEngineBot/0.1 (+https://leadengine.example/bot)", min_length=1)
-    scrape_max_sites: int = Field(8, ge=1, le=64)  # sites fetched at once within one job
+    # Sites read at once within one job. Politeness is per site (one request at a time, the delay between),
+    # so concurrency across sites is what is cheap: a thread and a small connection pool each, ~1 MiB.
+    scrape_max_sites: int = Field(32, ge=1, le=64)
     scrape_connect_timeout_s: float = Field(5.0, gt=0, le=60)
     scrape_read_timeout_s: float = Field(10.0, gt=0, le=120)
     scrape_site_timeout_s: float = Field(30.0, gt=0, le=600)  # total per site, all its pages
@@ -102,7 +104,7 @@ class Settings(BaseSettings):
             raise ValueError('must be a JSON object {"<api key>": "<user_id>"} of non-empty strings')
         return value
 
-    @field_validator("job_retry_delays_s", mode="before")
+    @field_validator("job_retry_delays_s", "webhook_retry_delays_s", mode="before")
     @classmethod
     def _parse_delays(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -113,6 +115,18 @@ class Settings(BaseSettings):
         if not value or any(int(v) < 0 for v in value):
             raise ValueError("must be one or more non-negative whole seconds, e.g. 10,60,300")
         return value
+
+    @field_validator("webhook_signing_key")
+    @classmethod
+    def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # A short key makes every user's secret guessable; unset (not empty) is how webhooks are turned off.
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. `openssl rand -hex 32`), or unset to turn webhooks off")
+        return value
+
+    @property
+    def webhooks_enabled(self) -> bool:
+        return self.webhook_signing_key is not None
 
     def amqp_url_for_logs(self) -> str:
         return f"amqp://{self.rabbitmq_user}@{self.rabbitmq_host}:{self.rabbitmq_port}/{self.rabbitmq_vhost}"

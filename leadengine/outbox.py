@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from leadengine import log as logging_setup
+from leadengine import webhooks
 from leadengine.errors import DependencyUnavailable, PublishFailed, PublishPaused, StoreUnavailable
 from leadengine.jobs import Job
 from leadengine.log import get_logger
@@ -158,6 +159,8 @@ def run_forever(settings: Settings, stop: threading.Event) -> None:
     store = JobStore(settings)
     publisher = Publisher(settings)
     log.info("relay_started", interval_s=settings.relay_interval_s, broker=settings.amqp_url_for_logs())
+    # Webhook deliveries go out from a thread of their own: a slow receiver must not hold up publishing.
+    webhooks.start_worker(settings, store, stop)
     while not stop.is_set():
         try:
             drain(store, publisher, older_than_s=settings.outbox_grace_s)

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     runner_id: str | None = None  # shown on the job as the runner that holds it; default hostname-pid
     # --- runner settings above (owned by runner/) ---
 
+    # Webhooks (contract §7): off while no signing key is set; each user's secret is derived from the key.
+    webhook_signing_key: SecretStr | None = None
+    webhook_retry_delays_s: Annotated[tuple[int, ...], NoDecode] = (10, 60, 300, 1800, 7200, 21600)
+    # --- webhook settings above (owned by leadengine/webhooks.py) ---
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("api_keys", mode="before")
@@ -104,7 +109,7 @@ class Settings(BaseSettings):
             raise ValueError('must be a JSON object {"<api key>": "<user_id>"} of non-empty strings')
         return value
 
-    @field_validator("job_retry_delays_s", mode="before")
+    @field_validator("job_retry_delays_s", "webhook_retry_delays_s", mode="before")
     @classmethod
     def _parse_delays(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -115,6 +120,18 @@ class Settings(BaseSettings):
         if not value or any(int(v) < 0 for v in value):
             raise ValueError("must be one or more non-negative whole seconds, e.g. 10,60,300")
         return value
+
+    @field_validator("webhook_signing_key")
+    @classmethod
+    def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # A short key makes every user's secret guessable; unset (not empty) is how webhooks are turned off.
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. `openssl rand -hex 32`), or unset to turn webhooks off")
+        return value
+
+    @property
+    def webhooks_enabled(self) -> bool:
+        return self.webhook_signing_key is not None
 
     def amqp_url_for_logs(self) -> str:
         return f"amqp://{self.rabbitmq_user}@{self.rabbitmq_host}:{self.rabbitmq_port}/{self.rabbitmq_vhost}"

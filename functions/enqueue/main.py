@@ -22,9 +22,10 @@ from leadengine import outbox
 from leadengine.errors import StoreUnavailable
 from leadengine.jobs import JobRequest, new_job, user_cancel, utcnow
 from leadengine.publisher import Publisher
-from leadengine.schemas import JobStatus, ScrapeRequest
+from leadengine.schemas import JobStatus, ScrapeRequest, WebhookRules
 from leadengine.settings import settings_or_exit
 from leadengine.store import JobStore
+from leadengine.webhooks import Deliverer, DeliveryCounts, user_secret
 
 # The function's own modules beside this file (functions-framework puts its directory on sys.path).
 # isort: split
@@ -47,6 +48,9 @@ logging_setup.configure(settings.log_level)
 log = logging_setup.get_logger("enqueue")
 
 api_keys = ApiKeys(settings.api_keys)
+_WEBHOOK_KEY = settings.webhook_signing_key.get_secret_value() if settings.webhook_signing_key else None
+# §3: a webhook_url is refused (422) while webhooks are off, and http:// is for local receivers only.
+_WEBHOOK_RULES = WebhookRules(enabled=_WEBHOOK_KEY is not None, allow_http=settings.scrape_allow_private_networks)
 _RELAY_TOKEN_DIGEST = (
     hashlib.sha256(settings.relay_token.get_secret_value().encode()).digest() if settings.relay_token else None
 )
@@ -64,6 +68,8 @@ URLS = Map(
     [
         Rule("/healthz", endpoint="healthz", methods=["GET"]),
         Rule("/api/v1/jobs/scrape", endpoint="submit", methods=["POST"]),
+        # Only while webhooks are on (WEBHOOK_SIGNING_KEY set); otherwise a 404 like any unknown path (§3).
+        *([Rule("/api/v1/webhook-secret", endpoint="webhook_secret", methods=["GET"])] if _WEBHOOK_KEY else []),
         Rule("/api/v1/jobs/<job_id:job_id>", endpoint="get_job", methods=["GET"]),
         Rule("/api/v1/jobs/<job_id:job_id>/leads", endpoint="list_leads", methods=["GET"]),
         Rule("/api/v1/jobs/<job_id:job_id>/cancel", endpoint="cancel", methods=["POST"]),
@@ -109,6 +115,19 @@ def clearer() -> outbox.Clearer:
         return _clearer
 
 
+_deliverer: Deliverer | None = None
+
+
+def deliverer() -> Deliverer:
+    """The webhook delivery worker of this instance (its thread pool), for the relay route."""
+    global _deliverer
+    store = job_store()
+    with _clients_lock:
+        if _deliverer is None:
+            _deliverer = Deliverer(settings, store)
+        return _deliverer
+
+
 # --- handlers ---------------------------------------------------------------------------------------------
 
 
@@ -124,7 +143,7 @@ def submit(request: flask.Request) -> flask.Response:
     key = request_params.idempotency_key(request)
     document = request_body.parse_strict(body)
     try:
-        scrape = ScrapeRequest.model_validate(document)
+        scrape = ScrapeRequest.model_validate(document, context={"webhooks": _WEBHOOK_RULES})
     except pydantic.ValidationError as e:
         raise SchemaInvalid(details=request_params.details(e, "body")) from None
     if scrape.user_id is not None and scrape.user_id != user_id:
@@ -179,6 +198,13 @@ def cancel(request: flask.Request, job_id: str) -> flask.Response:
     return http_errors.json_response(202, views.job_view(job))
 
 
+def webhook_secret(request: flask.Request) -> flask.Response:
+    """GET /api/v1/webhook-secret: the caller's signing secret, derived from WEBHOOK_SIGNING_KEY (§3, §7)."""
+    user_id = api_keys.authenticate(request)
+    assert _WEBHOOK_KEY is not None  # the route is only mapped while webhooks are on
+    return http_errors.json_response(200, {"secret": user_secret(_WEBHOOK_KEY, user_id)})
+
+
 def relay(request: flask.Request) -> flask.Response:
     """POST /internal/outbox/relay: publish what the outbox holds, for Cloud Scheduler (runners may be scaled
     to zero, so nothing long-lived relays on GCP)."""
@@ -187,8 +213,15 @@ def relay(request: flask.Request) -> flask.Response:
     if not hmac.compare_digest(hashlib.sha256(given.encode("latin-1")).digest(), _RELAY_TOKEN_DIGEST):
         raise Unauthorized("a valid X-Relay-Token is required")
     clearer().flush(timeout_s=2)  # this instance's own recent publishes are not the relay's to send again
+    # The webhook deliveries due now go out meanwhile, on the deliverer's own threads: a slow receiver must not
+    # hold up publishing, and the two together stay inside Cloud Scheduler's 60 s attempt deadline.
+    deliveries = deliverer().deliver_due_async() if _WEBHOOK_KEY else None
     totals = outbox.drain(job_store(), publisher(), older_than_s=settings.outbox_grace_s)
-    return http_errors.json_response(200, totals.as_dict())
+    body: dict[str, Any] = dict(totals.as_dict())
+    if deliveries is not None:
+        counts: DeliveryCounts = deliveries.result()
+        body["webhooks"] = counts.as_dict()
+    return http_errors.json_response(200, body)
 
 
 HANDLERS: dict[str, Callable[..., flask.Response]] = {
@@ -197,6 +230,7 @@ HANDLERS: dict[str, Callable[..., flask.Response]] = {
     "get_job": get_job,
     "list_leads": list_leads,
     "cancel": cancel,
+    "webhook_secret": webhook_secret,
     "relay": relay,
 }
 

@@ -4,35 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
 from typing import Any
 
-from leadengine.jobs import Job
 from leadengine.schemas import Lead
-
-
-def rfc3339(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def job_view(job: Job) -> dict[str, Any]:
-    """The job as GET /api/v1/jobs/<id> shows it: public fields only, timestamps in RFC 3339."""
-    return {
-        "job_id": job.job_id,
-        "user_id": job.user_id,
-        "status": job.status.value,
-        "request": job.request.model_dump(),
-        "attempts": job.attempts,
-        "lead_count": job.lead_count,
-        "error": job.error.model_dump() if job.error is not None else None,
-        "created_at": rfc3339(job.created_at),
-        "updated_at": rfc3339(job.updated_at),
-        "started_at": rfc3339(job.started_at),
-        "finished_at": rfc3339(job.finished_at),
-        "progress": job.progress.model_dump(),
-    }
+from leadengine.views import job_view as job_view  # the job view lives in the core (webhooks carry it)
+from leadengine.views import rfc3339 as rfc3339
 
 
 def lead_view(lead: Lead) -> dict[str, Any]:

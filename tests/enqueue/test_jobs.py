@@ -24,7 +24,7 @@ def test_get_job_shows_every_field_of_the_contract(client, users: Users) -> None
     job_id = new_job(client, users, filters={"company_size": "50-200"})
     job = client.get(f"/api/v1/jobs/{job_id}", headers=users.auth(users.alice)).json
     assert set(job) == {"job_id", "user_id", "status", "request", "attempts", "lead_count", "error",
-                        "created_at", "updated_at", "started_at", "finished_at", "progress"}  # fmt: skip
+                        "created_at", "updated_at", "started_at", "finished_at", "progress", "webhook"}  # fmt: skip
     assert (job["job_id"], job["user_id"], job["status"]) == (job_id, users.alice, "queued")
     assert (job["attempts"], job["lead_count"], job["error"]) == (0, 0, None)
     assert (job["started_at"], job["finished_at"]) == (None, None)

@@ -37,6 +37,7 @@ ABOUT_WORDS = (
     "about", "who-we-are", "who we are", "our-story", "our story", "company", "team", "over-ons", "over ons",
     "ueber-uns", "über uns", "uber-uns", "a-propos", "à propos", "qui-sommes-nous",
 )  # fmt: skip
+BLOCK_END = "\x1e"  # marks where a block element starts or ends (newlines in the source text do not)
 # Elements that end a line of text: a paragraph, cell or list item is the context of what it holds.
 BLOCK_TAGS = (
     "p, div, li, td, th, tr, dd, dt, h1, h2, h3, h4, h5, h6, address, blockquote, section, article, header, "
@@ -71,11 +72,11 @@ def extract(html: str, url: str, region: str | None) -> PageFacts:
     site_name = _meta(tree, "property", "og:site_name")
     tree.strip_tags(["script", "style", "noscript", "template", "svg"])
     for node in tree.css(BLOCK_TAGS):
-        node.insert_before("\n")
-        node.insert_after("\n")
+        node.insert_before(BLOCK_END)
+        node.insert_after(BLOCK_END)
     root = tree.body or tree.root
     raw = root.text(separator=" ") if root is not None else ""
-    blocks = [line for line in (_squash(line) for line in raw[: MAX_TEXT_CHARS * 2].split("\n")) if line]
+    blocks = [line for line in (_squash(line) for line in raw[: MAX_TEXT_CHARS * 2].split(BLOCK_END)) if line]
     text = " ".join(blocks)[:MAX_TEXT_CHARS]
     name, rank = names.choose(data.names, site_name, title, names.logo_alt(tree), names.copyright_holder(text), label)
     facts = PageFacts(description=_description(tree), company_name=name, name_rank=rank, text=text)

@@ -152,3 +152,152 @@ def test_clean_title(title: str, name: str | None) -> None:
 )
 def test_region_for_geography(geography: str, region: str | None) -> None:
     assert region_for_geography(geography) == region
+
+
+def test_a_malformed_link_is_skipped_and_the_page_keeps_its_details() -> None:
+    # Issue 9 defect 8: urljoin raised "Invalid IPv6 URL" and the site lost everything it said.
+    html = """<nav><a href="https://[x/quote">Quote</a><a href="http://[::1/admin">admin</a>
+    <a href="/contact-us/">Contact us</a></nav><p>Email <a href="mailto:info@solar.com.au">info@solar.com.au</a>
+    or call (02) 4228 1155.</p><a href="https://www.linkedin.com/company/solar-co/">LinkedIn</a>"""
+    facts = extract(html, "https://solar.com.au/", "AU")
+    assert facts.emails == ["info@solar.com.au"] and facts.phones == ["+61242281155"]
+    assert facts.contact_links == ["https://solar.com.au/contact-us/"]
+    assert facts.linkedin == ["https://www.linkedin.com/company/solar-co/"]
+
+
+def test_cloudflare_protection_as_a_link_fragment_and_mailto_spellings() -> None:
+    html = """<a href="/cdn-cgi/l/email-protection#2152555445484e615549404c44524548464855404d0f424e0f544a">[email&#160;protected]</a>
+    <a href="mailto:enquiries%40koala.com.au?subject=Website%20enquiry&amp;body=Hi">Email</a>
+    <a href="MAILTO:ORDERS@MARIGOLD.COM.AU">ORDERS@MARIGOLD.COM.AU</a>"""
+    assert extract(html, "https://thamesdigital.co.uk/", "GB").emails == [
+        "studio@thamesdigital.co.uk",
+        "enquiries@koala.com.au",
+        "orders@marigold.com.au",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "emails"),
+    [
+        ("Email: tom [at] greenleaf [dot] co [dot] uk.", ["tom@greenleaf.co.uk"]),
+        ("kontakt(at)kanzlei-berger.de", ["kontakt@kanzlei-berger.de"]),
+        ("probate(at)texasheritage(dot)com", ["probate@texasheritage.com"]),
+        ("hello (at) brightspark.com.au", ["hello@brightspark.com.au"]),
+        ("write to ceo at kookaburra dot com dot au.", ["ceo@kookaburra.com.au"]),
+        ("Drop us a line at HELLO@QUOKKALABS.COM.AU.", ["hello@quokkalabs.com.au"]),
+        ("Families can sign in at portal.brightspark.com.au to see homework.", []),
+        ("New students can enrol at brightspark.com.au/enrol.", []),
+        ("Follow our projects at greenleaf dot co dot uk/blog or on Instagram at greenleaf dot gardens.", []),
+        ("Parking is available at Wilson dot points on Elizabeth Street.", []),
+        ("Meet us at the office or mail info@site.com.au", ["info@site.com.au"]),
+    ],
+)
+def test_spelled_out_addresses_are_read_and_prose_is_not_glued_into_one(text: str, emails: list[str]) -> None:
+    assert extract(f"<p>{text}</p>", "https://site.com.au/", "AU").emails == emails
+
+
+def test_placeholders_instructions_no_reply_assets_and_dsns_are_not_addresses() -> None:
+    html = """<p>Please enter a valid address, e.g. name@domain.com, so we can reply.</p>
+    <p>Staff addresses follow firstname.lastname@ironbark.com.au. Reminders come from no-reply@petdesk.com.</p>
+    <p>Replace you@example.com with yours. Retina logo: logo@2x.png, sprite@3x.webp.</p>
+    <p>https://3f9a1c27b4e84d0c9a6e2f1b7d5c8e42@o450123.ingest.sentry.io/5523417</p>
+    <p>Real one: hello@ironbark.com.au</p>"""
+    assert extract(html, "https://www.ironbark.com.au/", "AU").emails == ["hello@ironbark.com.au"]
+
+
+def test_another_organisations_address_and_number_quoted_on_the_page_are_not_the_companys() -> None:
+    html = """<p>Call us on (02) 8004 1234 or email enquiries@koala.com.au.</p>
+    <p>If we cannot resolve your complaint you may contact the Tax Practitioners Board, the regulator of tax
+    agents, on 1300 362 829 or at info@tpb.gov.au.</p>
+    <p>Complaints: Australian Financial Complaints Authority (AFCA), 1800 931 678, info@afca.org.au.</p>
+    <div class="widget"><p>Reservations by OpenTable. Need help? help@opentable.com.au</p></div>
+    <p>Website by Pixel &amp; Co &ndash; hello@pixelandco.com.au</p>"""
+    facts = extract(html, "https://koala.com.au/", "AU")
+    assert facts.emails == ["enquiries@koala.com.au"]
+    assert facts.phones == ["+61280041234"]
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "phones"),
+    [
+        ("ABN 53 004 085 616 · Phone: (02) 9555 0142", "AU", ["+61295550142"]),
+        ("IBAN NL91 ABNA 0417 1643 00 · Tel. 020 665 1234", "NL", ["+31206651234"]),
+        ("IBAN NL91 ABNA 0417 1643 00", "AU", []),
+        ("Order #1800 778 899 shipped 14/02/2024 for $1,290", "AU", []),
+        ("Bookings: 1300 655 506", "AU", ["+611300655506"]),
+        (
+            "Telefon: 030 688 123 45 · Telefax: 030 / 688 123 46 · HRB 123456 B",
+            "DE",
+            ["+493068812345", "+493068812346"],
+        ),
+        ("T +61 (0)2 9233 4455 · F +61 (0)2 9233 4456", "AU", ["+61292334455", "+61292334456"]),
+        ("Call or text: 512.555.0199 · Zip codes 78704 78745", "US", ["+15125550199"]),
+        ("Tél. : 01 42 68 53 00 · SIRET 423 456 789 00012", "FR", ["+33142685300"]),
+        ("Registered in England & Wales No. 07654321. VAT GB 123 4567 89.", "GB", []),
+    ],
+)
+def test_numbers_that_are_not_phones_are_left_out(text: str, region: str, phones: list[str]) -> None:
+    assert extract(f"<p>{text}</p>", "https://site.example/", region).phones == phones
+
+
+def test_contacts_only_in_embedded_framework_json() -> None:
+    html = """<div id="__next"><h1>Payroll</h1></div><script>Sentry.init({dsn: "https://k@o1.ingest.sentry.io/2"})</script>
+    <script id="__NEXT_DATA__" type="application/json">{"props":{"pageProps":{"contact":{"email":"hello@opal.io",
+    "phone":"+61 2 8188 9000"},"social":{"linkedin":"https://www.linkedin.com/company/opalcloud/"},
+    "sentryDsn":"https://3f9a1c27b4e84d0c9a6e2f1b7d5c8e42@o450123.ingest.sentry.io/5523417","logo":"/logo@2x.png"}}}</script>"""
+    facts = extract(html, "https://opal.io/", "AU")
+    assert facts.emails == ["hello@opal.io"] and facts.phones == ["+61281889000"]
+    assert facts.linkedin == ["https://www.linkedin.com/company/opalcloud/"]
+
+
+def test_json_ld_and_microdata_give_name_phone_and_email() -> None:
+    json_ld = """<title>Roofers in Austin TX | Lone Star Roofing Co.</title><script type="application/ld+json">
+    {"@context":"https://schema.org","@graph":[{"@type":"WebSite","name":"Home"},{"@type":"RoofingContractor",
+    "name":"Lone Star Roofing Co.","telephone":"+1-512-472-3100","email":"office@lonestar.com"}]}</script>"""
+    facts = extract(json_ld, "https://www.lonestar.com/", "US")
+    assert (facts.company_name, facts.phones, facts.emails) == (
+        "Lone Star Roofing Co.",
+        ["+15124723100"],
+        ["office@lonestar.com"],
+    )
+    microdata = """<title>Dentist Bondi Junction | Smiles</title><div itemscope itemtype="https://schema.org/Dentist">
+    <h3 itemprop="name">Wattle Dental Care</h3><div itemprop="address" itemscope itemtype="https://schema.org/PostalAddress">
+    <span itemprop="name">Shop 3</span></div><span itemprop="telephone">(02) 9387 1122</span></div>"""
+    facts = extract(microdata, "https://wattledental.com.au/", "AU")
+    assert (facts.company_name, facts.phones) == ("Wattle Dental Care", ["+61293871122"])
+
+
+@pytest.mark.parametrize(
+    ("html", "url", "name"),
+    [
+        ("<title>Electrician Northern Beaches | Licensed Sparky | Bluegum Electrical</title>",
+         "https://bluegumelectrical.com.au/", "Bluegum Electrical"),
+        ('<title>Home | My Site</title><meta property="og:site_name" content="My Site">'
+         "<footer>© 2023 by Coastal Roof Restorations. Proudly created with Wix.com</footer>",
+         "https://www.coastalroofs.com.au/", "Coastal Roof Restorations"),
+        ('<title>Welcome!</title><header><a href="/"><img src="/img/ppt-logo.png" alt="Peak Performance PT logo">'
+         "</a></header>", "https://www.peakpt.com/", "Peak Performance PT"),
+        ("<title>Enquiries</title><p>Copyright &copy; 2008-2024 Dalesview Cottages. All rights reserved.</p>",
+         "http://www.dalesview.co.uk/", "Dalesview Cottages"),
+        ("<title>Accueil | Atelier Lumière</title>", "https://atelier-lumiere.fr/", "Atelier Lumière"),
+        ("<title>Home - Kookaburra Analytics</title><footer>&copy; 2025 Kookaburra Analytics Pty Ltd.</footer>",
+         "http://127.0.0.1:8001/", "Kookaburra Analytics"),
+    ],
+)  # fmt: skip
+def test_company_name_from_the_pages_evidence(html: str, url: str, name: str) -> None:
+    assert extract(html, url, None).company_name == name
+
+
+def test_contact_pages_by_query_string_say_hello_kontakt_and_impressum() -> None:
+    html = """<a href="/?page_id=2">About</a><a href="/?page_id=27">Contact</a><a href="/?s=x">Search</a>"""
+    assert extract(html, "http://fitouts.com.au/", "AU").contact_links == [
+        "http://fitouts.com.au/?page_id=27",
+        "http://fitouts.com.au/?page_id=2",
+    ]
+    assert extract('<a href="/say-hello">Say hello</a>', "https://a.com/", None).contact_links == [
+        "https://a.com/say-hello"
+    ]
+    assert extract('<a href="/kontakt/">Kontakt</a>', "https://a.de/", None).contact_links == ["https://a.de/kontakt/"]
+    assert extract('<a href="/impressum">Impressum</a>', "https://a.de/", None).contact_links == [
+        "https://a.de/impressum"
+    ]

@@ -19,6 +19,10 @@ class StoreUnavailable(DependencyUnavailable):
     """Firestore did not answer (down, timed out, or refused the call as unavailable)."""
 
 
+class BrokerUnavailable(DependencyUnavailable):
+    """RabbitMQ could not be asked (down, refusing, or silent past a heartbeat)."""
+
+
 class PublishFailed(DependencyUnavailable):
     """RabbitMQ did not confirm a publish after the bounded retries, or not within PUBLISH_TIMEOUT_S."""
 

@@ -235,6 +235,7 @@ class Job(_Part):
     outbox_due_at: datetime | None = None
     published_at: datetime | None = None
     created_by: str | None = None
+    republishes: int = 0  # how often stall recovery published a lost message of this job again (§9)
     # The webhook delivery (§7), from the final status on; `webhook_due_at` mirrors its next_attempt_at at the
     # top level (null when nothing is due), for the worker's query, as `outbox_due_at` does for the outbox.
     webhook: WebhookDelivery | None = None
@@ -399,6 +400,27 @@ class Job(_Part):
             return self._with(cancel_requested=True, updated_at=now, status=JobStatus.CANCELLED, finished_at=now,
                               outbox_due_at=None, held_at=None)  # fmt: skip
         return self._with(cancel_requested=True, updated_at=now)
+
+    @property
+    def last_sign_of_life(self) -> datetime:
+        """The latest moment anything showed this job alive: a write, a publish, a lease a runner renewed."""
+        moments = [self.created_at, self.updated_at, self.published_at, self.lease.expires_at if self.lease else None]
+        return max(moment for moment in moments if moment is not None)
+
+    def awaits_message(self, now: datetime) -> bool:
+        """Whether this job should have a message waiting in the broker: published and queued (not held back
+        for fair share), or running with no live lease (waiting for its retry, or handed back by its runner)."""
+        if self.status is JobStatus.QUEUED:
+            return self.outbox_due_at is None and self.held_at is None
+        if self.status is JobStatus.RUNNING:
+            return self.lease is None or self.lease.expires_at <= now
+        return False
+
+    def republished(self, now: datetime) -> Job:
+        """Stall recovery published this job's lost message again: that is a sign of life."""
+        entry = HistoryEntry(runner="stall-recovery", finished_at=now, outcome="republished")
+        return self._with(updated_at=now, published_at=now, republishes=self.republishes + 1,
+                          history=self._history(entry))  # fmt: skip
 
     def replayed(self, operator: str, now: datetime) -> Job:
         """An operator's replay: back to queued for a fresh round of attempts, marked for the outbox. The one

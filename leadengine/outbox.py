@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass
 
 from leadengine import log as logging_setup
-from leadengine import webhooks
+from leadengine import stalls, webhooks
 from leadengine.errors import DependencyUnavailable, PublishFailed, PublishPaused, StoreUnavailable
-from leadengine.jobs import Job
+from leadengine.jobs import Job, release_held
 from leadengine.log import get_logger
 from leadengine.publisher import Publisher
 from leadengine.schemas import JobMessage, JobStatus
@@ -146,12 +146,46 @@ def drain(
     """The relay loop: passes until a pass finds less than a full page or the budget is spent."""
     limit = pass_limit or PASS_LIMIT
     deadline = time.monotonic() + (budget_s if budget_s is not None else BUDGET_S)
-    totals = RelayCounts()
+    totals = RelayCounts(published=relay_held(store, publisher))  # fair share's hook (§8): the held jobs' turn
     while True:
         counts = relay_once(store, publisher, older_than_s=older_than_s, limit=limit)
         totals.add(counts)
         if counts.published + counts.skipped < limit or time.monotonic() > deadline:
             return totals
+
+
+# --- fair share (contract §8, leadengine/fairshare.py): held jobs go out as their users' places come free ------------
+
+
+def publish_held(store: JobStore, publisher: Publisher, user_id: str) -> int:
+    """Publish the user's held jobs, oldest first, while the user has free places; how many were published.
+    The place is taken before the job is released (marked for the outbox): a crash in between leaves the place with
+    the job, which is still the user's oldest held job, so the next call finds it holds the place already."""
+    published = 0
+    for job in store.held_jobs(user_id):
+        if not store.take_place(user_id, job.job_id):
+            break
+        released = store.change_job(job.job_id, release_held(job.job_id))
+        if released is None:  # cancelled (or published by another process) meanwhile
+            store.free_places(user_id, job.job_id)
+            continue
+        published += publish_or_defer(store, publisher, released)  # a failed publish stays marked for the relay
+        log.info("held_job_released", job_id=job.job_id, user_id=user_id)
+    return published
+
+
+def make_room(store: JobStore, publisher: Publisher, user_id: str, job_id: str) -> int:
+    """A job of the user finished or was cancelled: free its place and publish the user's next held job(s)."""
+    if not store.free_places(user_id, job_id):
+        return 0  # it held no place (a held job was cancelled): nobody's turn came
+    return publish_held(store, publisher, user_id)
+
+
+def relay_held(store: JobStore, publisher: Publisher, *, limit: int = PASS_LIMIT) -> int:
+    """The relay's fair-share pass: for each user with held jobs (oldest first), publish what their places allow.
+    Catches what make_room missed (a runner that died between a job's end and freeing its place)."""
+    users = dict.fromkeys(job.user_id for job in store.oldest_held_jobs(limit))
+    return sum(publish_held(store, publisher, user_id) for user_id in users)
 
 
 def run_forever(settings: Settings, stop: threading.Event) -> None:
@@ -161,11 +195,15 @@ def run_forever(settings: Settings, stop: threading.Event) -> None:
     log.info("relay_started", interval_s=settings.relay_interval_s, broker=settings.amqp_url_for_logs())
     # Webhook deliveries go out from a thread of their own: a slow receiver must not hold up publishing.
     webhooks.start_worker(settings, store, stop)
+    recovery = stalls.Recovery(settings)
     while not stop.is_set():
         try:
             drain(store, publisher, older_than_s=settings.outbox_grace_s)
+            recovery.maybe_run(store, publisher)
         except DependencyUnavailable as e:
             log.warning("relay_pass_failed", error=str(e))
+        except Exception:  # a bug in one pass must not end the relay: the next pass starts afresh (issue 9 defect 9)
+            log.exception("relay_pass_crashed")
         stop.wait(settings.relay_interval_s)
     publisher.close()
     log.info("relay_stopped")

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # A pending job younger than this is left to the request that is publishing it.
     outbox_grace_s: float = Field(10.0, ge=0, le=3600)
     relay_interval_s: float = Field(5.0, gt=0, le=3600)
+    # An unfinished job with no sign of life this long, whose message the broker no longer has, is published
+    # again (§9; leadengine/stalls.py).
+    job_stall_s: float = Field(900.0, gt=0, le=7 * 24 * 3600)
 
     # Search and scraping (contract §6).
     search_provider: SearchProvider = "serper"
@@ -85,6 +88,12 @@ class Settings(BaseSettings):
     runner_metrics_addr: str = Field("127.0.0.1", min_length=1)
     runner_id: str | None = None  # shown on the job as the runner that holds it; default hostname-pid
     # --- runner settings above (owned by runner/) ---
+
+    # Fair share between users (contract §8, leadengine/fairshare.py). The function, the relay and the runners must
+    # agree on both: the cap decides how many of a user's jobs may be in the broker at once (published, waiting or
+    # running), and so how many of them run at once.
+    user_max_running_jobs: int = Field(4, ge=1, le=1000)
+    user_max_active_jobs: int = Field(500, ge=1, le=1_000_000)  # queued or running; past it a submit is 429
 
     # Webhooks (contract §7): off while no signing key is set; each user's secret is derived from the key.
     webhook_signing_key: SecretStr | None = None

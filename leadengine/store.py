@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from google.api_core import exceptions as gexc
@@ -67,8 +67,15 @@ class IndexedQuery:
 
 JOBS_OF_USER = IndexedQuery(JOBS, ("user_id",), "created_at", "DESCENDING")
 JOBS_OF_USER_WITH_STATUS = IndexedQuery(JOBS, ("user_id", "status"), "created_at", "DESCENDING")
+# Stall recovery (leadengine/stalls.py): unfinished jobs idle the longest, and running jobs whose lease is live.
+JOBS_IDLE_BY_STATUS = IndexedQuery(JOBS, ("status",), "updated_at", "ASCENDING")
+JOBS_LEASED_BY_STATUS = IndexedQuery(JOBS, ("status",), "lease.expires_at", "ASCENDING")
+JOBS_MARKED_BY_STATUS = IndexedQuery(JOBS, ("status",), "outbox_due_at", "ASCENDING")
+JOBS_HELD_BY_STATUS = IndexedQuery(JOBS, ("status",), "held_at", "ASCENDING")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Every query of this module that needs a composite index (single-field ranges and orders need none).
-COMPOSITE_QUERIES = (JOBS_OF_USER, JOBS_OF_USER_WITH_STATUS)
+COMPOSITE_QUERIES = (JOBS_OF_USER, JOBS_OF_USER_WITH_STATUS, JOBS_IDLE_BY_STATUS, JOBS_LEASED_BY_STATUS,
+                     JOBS_MARKED_BY_STATUS, JOBS_HELD_BY_STATUS)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -414,6 +421,42 @@ class JobStore:
         )
         with _unavailable_as_error():
             return [Job.from_document(snapshot.to_dict() or {}) for snapshot in query.stream(**self._call)]
+
+    # --- stall recovery (leadengine/stalls.py) -------------------------------------------------------
+
+    def count_jobs_awaiting_a_message(self, now: datetime) -> int:
+        """Unfinished jobs that should each have a message waiting in the broker: published queued jobs (not held
+        back for fair share), and running jobs that no live lease holds (waiting for a retry, or handed back)."""
+        jobs = self.client.collection(JOBS)
+        queued = jobs.where(filter=firestore.FieldFilter("status", "==", JobStatus.QUEUED.value))
+        running = jobs.where(filter=firestore.FieldFilter("status", "==", JobStatus.RUNNING.value))
+        # Counted as "all, less those with a timestamp set" rather than with `== null` filters, which the local
+        # emulator cannot combine; a held job has no outbox mark and a marked one is not held, so none is taken twice.
+        marked = queued.where(filter=firestore.FieldFilter(JOBS_MARKED_BY_STATUS.order_by, ">", _EPOCH))
+        held = queued.where(filter=firestore.FieldFilter(JOBS_HELD_BY_STATUS.order_by, ">", _EPOCH))
+        leased = running.where(filter=firestore.FieldFilter(JOBS_LEASED_BY_STATUS.order_by, ">", now))
+        counts = [self._count(query) for query in (queued, marked, held, running, leased)]
+        return counts[0] - counts[1] - counts[2] + counts[3] - counts[4]
+
+    def _count(self, query: Any) -> int:
+        with _unavailable_as_error():
+            result: Any = query.count().get(**self._call)  # [[AggregationResult]]: one aggregation, one value
+        return int(result[0][0].value)
+
+    def jobs_idle_since(self, cutoff: datetime, limit: int) -> list[Job]:
+        """Queued and running jobs not updated since `cutoff`, the longest idle first."""
+        found: list[Job] = []
+        for status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            query = (
+                self.client.collection(JOBS)
+                .where(filter=firestore.FieldFilter("status", "==", status.value))
+                .where(filter=firestore.FieldFilter(JOBS_IDLE_BY_STATUS.order_by, "<", cutoff))
+                .order_by(JOBS_IDLE_BY_STATUS.order_by)
+                .limit(limit)
+            )
+            with _unavailable_as_error():
+                found += [Job.from_document(snapshot.to_dict() or {}) for snapshot in query.stream(**self._call)]
+        return sorted(found, key=lambda job: job.updated_at or job.created_at)[:limit]
 
     # --- leads --------------------------------------------------------------------------------------
 

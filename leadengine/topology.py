@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pika
+import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
+from leadengine.errors import BrokerUnavailable
 from leadengine.settings import Settings
 
 SCRAPE_JOBS = "scrape_jobs"
@@ -119,3 +121,26 @@ def connection_parameters(settings: Settings, *, heartbeat: int | None = None) -
         blocked_connection_timeout=10,
         client_properties={"connection_name": "leadengine"},
     )
+
+
+def ready_messages(settings: Settings, retry_delays_s: tuple[int, ...]) -> int:
+    """Messages waiting (ready) in scrape_jobs and its delay queues, on a short-lived connection of its own. Its
+    heartbeat bounds the wait on a broker that stopped answering; BrokerUnavailable when it cannot be asked."""
+    queues = [SCRAPE_JOBS, *(retry_queue_name(delay) for delay in sorted(set(retry_delays_s)))]
+    try:
+        connection = pika.BlockingConnection(connection_parameters(settings, heartbeat=5))
+        try:
+            total = 0
+            for queue in queues:
+                channel = connection.channel()
+                try:
+                    total += int(channel.queue_declare(queue, passive=True).method.message_count)
+                except pika.exceptions.ChannelClosedByBroker:
+                    continue  # not declared yet: nothing waits in it
+                channel.close()
+            return total
+        finally:
+            if connection.is_open:
+                connection.close()
+    except (pika.exceptions.AMQPError, OSError) as e:
+        raise BrokerUnavailable(f"cannot count the messages in RabbitMQ: {type(e).__name__}") from e

@@ -3,11 +3,13 @@ then the core does the work (job store, outbox, publisher). Also the relay route
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import threading
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import flask
@@ -17,9 +19,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as RouteMethodNotAllowed
 from werkzeug.routing import BaseConverter, Map, Rule
 
+from leadengine import fairshare, outbox, stalls
 from leadengine import log as logging_setup
-from leadengine import outbox
-from leadengine.errors import StoreUnavailable
+from leadengine.errors import DependencyUnavailable, StoreUnavailable
 from leadengine.jobs import JobRequest, new_job, user_cancel, utcnow
 from leadengine.publisher import Publisher
 from leadengine.schemas import JobStatus, ScrapeRequest, WebhookRules
@@ -29,6 +31,7 @@ from leadengine.webhooks import Deliverer, DeliveryCounts, user_secret
 
 # The function's own modules beside this file (functions-framework puts its directory on sys.path).
 # isort: split
+import export
 import http_errors
 import request_body
 import request_params
@@ -39,6 +42,7 @@ from http_errors import (
     MethodNotAllowed,
     RouteNotFound,
     SchemaInvalid,
+    TooManyActiveJobs,
     Unauthorized,
 )
 
@@ -70,8 +74,10 @@ URLS = Map(
         Rule("/api/v1/jobs/scrape", endpoint="submit", methods=["POST"]),
         # Only while webhooks are on (WEBHOOK_SIGNING_KEY set); otherwise a 404 like any unknown path (§3).
         *([Rule("/api/v1/webhook-secret", endpoint="webhook_secret", methods=["GET"])] if _WEBHOOK_KEY else []),
+        Rule("/api/v1/jobs", endpoint="list_jobs", methods=["GET"]),
         Rule("/api/v1/jobs/<job_id:job_id>", endpoint="get_job", methods=["GET"]),
         Rule("/api/v1/jobs/<job_id:job_id>/leads", endpoint="list_leads", methods=["GET"]),
+        Rule("/api/v1/jobs/<job_id:job_id>/leads/export", endpoint="export_leads", methods=["GET"]),
         Rule("/api/v1/jobs/<job_id:job_id>/cancel", endpoint="cancel", methods=["POST"]),
         # Internal, not in the public OpenAPI document; it exists only when RELAY_TOKEN is set.
         *([Rule("/internal/outbox/relay", endpoint="relay", methods=["POST"])] if _RELAY_TOKEN_DIGEST else []),
@@ -150,20 +156,44 @@ def submit(request: flask.Request) -> flask.Response:
         raise Forbidden()
 
     store = job_store()
-    draft = new_job(str(uuid.uuid4()), user_id, JobRequest.model_validate(scrape.job_request()), utcnow())
+    request_fields = JobRequest.model_validate(scrape.job_request())
+    # The quota (§8), after the schema and ownership checks (§3 order); a replay of an accepted job is still 202.
+    if not fairshare.quota_allows(store.count_active_jobs(user_id), settings.user_max_active_jobs):
+        earlier = store.find_idempotent_job(user_id, key, request_fields.model_dump()) if key is not None else None
+        if earlier is None:
+            limit = settings.user_max_active_jobs
+            raise TooManyActiveJobs(f"you have {limit} jobs queued or running, the most allowed at once; submit "
+                                    "again once some have finished, or cancel some")  # fmt: skip
+        return _accepted(earlier.job_id, earlier.created_at)
+    draft = new_job(str(uuid.uuid4()), user_id, request_fields, utcnow())
+    # Fair share (§8): the job goes to the broker now only with one of its user's places, and only when no earlier
+    # job of the user is held back (a place that comes free is the oldest held job's); else it is held, queued.
+    placed = not store.held_jobs(user_id, limit=1) and store.take_place(user_id, draft.job_id)
+    if not placed:
+        draft = draft.held_back(draft.created_at)
     try:
         job, created = store.create_job(draft, key)
     except StoreUnavailable:
         # The commit may have landed before the error; remove it so a 503 job is never processed.
         store.discard_job(draft.job_id, user_id, key)
+        if placed:  # best effort: a place whose job was never written is free again after PLACE_GRACE anyway
+            with contextlib.suppress(DependencyUnavailable):
+                store.free_places(user_id, draft.job_id)
         raise
     job_id = job.job_id
-    if created:
+    if placed and not created:  # a replay: the place taken for the draft goes back
+        with contextlib.suppress(DependencyUnavailable):
+            store.free_places(user_id, draft.job_id)
+    if created and placed:
         # Published before the answer, its mark cleared after it; a broker that is down or silent costs at most
         # PUBLISH_TIMEOUT_S and leaves the job to the relay: the answer is 202 either way.
         outbox.publish_or_defer(store, publisher(), job, clearer())
-    log.info("job_accepted", job_id=job_id, user_id=user_id, replayed=not created)
-    payload = {"job_id": job_id, "status": JobStatus.QUEUED.value, "created_at": views.rfc3339(job.created_at)}
+    log.info("job_accepted", job_id=job_id, user_id=user_id, replayed=not created, held=job.held)
+    return _accepted(job_id, job.created_at)
+
+
+def _accepted(job_id: str, created_at: datetime) -> flask.Response:
+    payload = {"job_id": job_id, "status": JobStatus.QUEUED.value, "created_at": views.rfc3339(created_at)}
     return http_errors.json_response(202, payload, {"Location": f"/api/v1/jobs/{job_id}"})
 
 
@@ -186,6 +216,26 @@ def list_leads(request: flask.Request, job_id: str) -> flask.Response:
                                            "next_page_token": next_token})  # fmt: skip
 
 
+def list_jobs(request: flask.Request) -> flask.Response:
+    """GET /api/v1/jobs: the caller's jobs, newest first, a page at a time."""
+    user_id = api_keys.authenticate(request)
+    query = request_params.jobs_query(request)
+    jobs, cursor = job_store().list_jobs(user_id, query.status, query.limit, query.cursor())
+    next_token = views.encode_jobs_page_token(cursor, query.status) if cursor is not None else None
+    return http_errors.json_response(200, {"jobs": [views.job_view(job) for job in jobs],
+                                           "next_page_token": next_token})  # fmt: skip
+
+
+def export_leads(request: flask.Request, job_id: str) -> flask.Response:
+    """GET /api/v1/jobs/<id>/leads/export: every lead of the job as a CSV or JSONL download, streamed."""
+    user_id = api_keys.authenticate(request)
+    query = request_params.export_query(request)
+    store = job_store()
+    job_id = request_params.canonical_job_id(job_id)
+    store.get_job(job_id, user_id)  # ownership: another user's job is a 404 like a missing one
+    return export.response(job_id, query.format, store.lead_pages(job_id, export.PAGE_SIZE))
+
+
 def cancel(request: flask.Request, job_id: str) -> flask.Response:
     user_id = api_keys.authenticate(request)
     store = job_store()
@@ -195,6 +245,13 @@ def cancel(request: flask.Request, job_id: str) -> flask.Response:
     store.get_job(job_id, user_id)
     job = store.change_job(job_id, user_cancel(job_id, user_id))
     log.info("job_cancel_requested", job_id=job_id, user_id=user_id, status=job.status.value)
+    if job.status is JobStatus.CANCELLED:
+        # A queued job cancelled at once frees its user's place (§8): the next held job goes out now. Best effort;
+        # the relay's pass does it otherwise.
+        try:
+            outbox.make_room(store, publisher(), user_id, job_id)
+        except DependencyUnavailable as e:
+            log.warning("room_not_made", job_id=job_id, user_id=user_id, error=str(e))
     return http_errors.json_response(202, views.job_view(job))
 
 
@@ -217,6 +274,8 @@ def relay(request: flask.Request) -> flask.Response:
     # hold up publishing, and the two together stay inside Cloud Scheduler's 60 s attempt deadline.
     deliveries = deliverer().deliver_due_async() if _WEBHOOK_KEY else None
     totals = outbox.drain(job_store(), publisher(), older_than_s=settings.outbox_grace_s)
+    # Lost messages (§9): on GCP this scheduled call is the one relay, so it looks for stalled jobs each time.
+    stalls.recover_once(job_store(), publisher(), settings)
     body: dict[str, Any] = dict(totals.as_dict())
     if deliveries is not None:
         counts: DeliveryCounts = deliveries.result()
@@ -230,6 +289,8 @@ HANDLERS: dict[str, Callable[..., flask.Response]] = {
     "get_job": get_job,
     "list_leads": list_leads,
     "cancel": cancel,
+    "list_jobs": list_jobs,
+    "export_leads": export_leads,
     "webhook_secret": webhook_secret,
     "relay": relay,
 }

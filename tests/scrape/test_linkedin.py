@@ -4,10 +4,18 @@ buttons, short links, malformed URLs), which are skipped without failing anythin
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from leadengine.netguard import Guard
+from leadengine.settings import Settings
+from runner.scrape.fetch import Network
+from runner.scrape.handler import run_job
 from runner.scrape.linkedin import canonical_company_url, company_from_result, company_slug
 from runner.scrape.sources.base import SearchResult
+from tests.scrape.context import CollectingContext
+from tests.scrape.servers import LocalServer, serper_app
 
 
 @pytest.mark.parametrize(
@@ -43,3 +51,18 @@ def test_percent_encoded_slug_keeps_one_canonical_spelling() -> None:
     slug = company_slug("https://www.linkedin.com/company/caf%C3%A9-lumi%C3%A8re/")
     assert slug == "café-lumière"
     assert canonical_company_url(slug) == "https://www.linkedin.com/company/caf%C3%A9-lumi%C3%A8re"
+
+
+def test_a_malformed_linkedin_result_costs_only_itself_not_the_job(make_settings: Callable[..., Settings]) -> None:
+    # Issue 9 defect 8: company_slug raised "Invalid IPv6 URL" and the whole job failed.
+    results = [
+        ("https://[x/company/broken", "Broken | LinkedIn", ""),
+        ("https://au.linkedin.com/company/redgum-robotics/", "Redgum Robotics | LinkedIn", "Robotics"),
+    ]
+    with LocalServer(serper_app([], results)) as search:
+        settings = make_settings(search_api_url=f"{search.url}/search", search_api_key="k")
+        ctx = CollectingContext(settings, source_types=["linkedin"])
+        leads = run_job(ctx, Network(Guard(False)))
+    assert [(lead.company_name, lead.linkedin_url) for lead in leads] == [
+        ("Redgum Robotics", "https://www.linkedin.com/company/redgum-robotics")
+    ]

@@ -43,6 +43,7 @@ class RunContext:
         self._done = threading.Event()
         self._last_poll = time.monotonic()  # the claim has just read the job, cancel_requested included
         self._keeper: threading.Thread | None = None
+        self.leads_saved = 0  # leads of this attempt in the store, as counted after its last save
         self._progress = Progress(phase="searching")
         self._progress_lock = threading.Lock()
         self._progress_pending = False
@@ -75,6 +76,7 @@ class RunContext:
         store = self._lifecycle.store
         store.write_leads(self.job_id, leads, self.attempt)
         count = store.count_leads(self.job_id, self.attempt)
+        self.leads_saved = count
         with self._progress_lock:
             self._progress = self._progress.model_copy(update={"leads_found": count})
             self._progress_pending = False

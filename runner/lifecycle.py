@@ -96,16 +96,22 @@ class Lifecycle:
         job = self.store.find_job(claim.job_id)
         return job is not None and job.held_by(claim)
 
-    def finish(self, claim: Claim, status: JobStatus, error: ErrorInfo | None) -> bool:
+    def finish(
+        self, claim: Claim, status: JobStatus, error: ErrorInfo | None, *, leads_saved: int | None = None
+    ) -> bool:
         """Record the attempt's final outcome; False if this attempt was fenced off (nothing written).
         A success keeps exactly the leads this attempt found (§6: processing twice never duplicates): leads an
-        earlier attempt left, and this one did not find again, are removed first."""
+        earlier attempt left, and this one did not find again, are removed first. The job's first attempt has no
+        earlier one, so it skips that (and, given `leads_saved`, the count): a job's common path costs two
+        Firestore round trips to claim and two to finish."""
         lead_count: int | None = None
         if status is JobStatus.SUCCEEDED:
-            if not self.holds(claim):
-                return False
-            self.store.delete_leads_except(claim.job_id, claim.attempt)
-            lead_count = self.store.count_leads(claim.job_id, claim.attempt)
+            if claim.attempt > 1:
+                if not self.holds(claim):
+                    return False
+                self.store.delete_leads_except(claim.job_id, claim.attempt)
+                leads_saved = None
+            lead_count = leads_saved if leads_saved is not None else self.store.count_leads(claim.job_id, claim.attempt)
         return self._settle(claim, status.value, status=status, error=error, lead_count=lead_count)
 
     def retry_later(self, claim: Claim, error: ErrorInfo, delay_s: float) -> bool:

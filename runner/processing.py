@@ -178,7 +178,7 @@ class JobProcessor:
             return self._interrupted(ctx, interrupted, started)
         if error is None:
             ctx.flush_progress()
-            if not self.lifecycle.finish(claim, JobStatus.SUCCEEDED, None):
+            if not self.lifecycle.finish(claim, JobStatus.SUCCEEDED, None, leads_saved=ctx.leads_saved):
                 return self._done("superseded", started, ACK)
             return self._done("succeeded", started, ACK, attempt=claim.attempt)
         decision = policy.decide(error, attempts_used=claim.attempts_used, max_attempts=self._settings.job_max_attempts)

@@ -30,6 +30,9 @@ log = get_logger(__name__)
 # call instead of one pass per scheduler tick.
 PASS_LIMIT = 100
 BUDGET_S = 20.0
+# How long a cleared mark may wait for others to share its commit; far below OUTBOX_GRACE_S, so the relay does
+# not take a published job for a missed one.
+CLEAR_LINGER_S = 0.05
 
 
 @dataclass
@@ -55,6 +58,7 @@ class Clearer:
         self._changed = threading.Condition()
         self._pending: list[str] = []
         self._in_flight = 0
+        self._flushing = 0
         self._thread: threading.Thread | None = None
 
     def clear(self, job_id: str) -> None:
@@ -68,13 +72,20 @@ class Clearer:
     def flush(self, timeout_s: float) -> bool:
         """Wait until every mark queued so far is written (or given up on); False if that took too long."""
         with self._changed:
-            return self._changed.wait_for(lambda: not self._pending and not self._in_flight, timeout_s)
+            self._flushing += 1
+            self._changed.notify_all()
+            try:
+                return self._changed.wait_for(lambda: not self._pending and not self._in_flight, timeout_s)
+            finally:
+                self._flushing -= 1
 
     def _run(self) -> None:
         while True:
             with self._changed:
                 self._changed.wait_for(lambda: bool(self._pending))
-                # Whatever accumulated while the last batch was being written goes out in one commit.
+                # Linger a moment so the marks of several requests go out in one commit: a write per request
+                # would cost Firestore (and this process's CPU) as much as the request's own create.
+                self._changed.wait_for(lambda: self._flushing > 0, CLEAR_LINGER_S)
                 batch, self._pending = self._pending, []
                 self._in_flight = len(batch)
             try:

@@ -201,12 +201,19 @@ def _phones(
 ) -> list[str]:
     found: list[str | None] = []
     for node, link in anchors:
-        if link.split(":", 1)[0].lower() == "tel" and not phones.quotes_another_organisation(_block_of(node)):
+        if link.split(":", 1)[0].lower() == "tel" and not _after_a_quote(node):
             found.append(phones.from_tel(link, region))
     found += [phones.e164(raw, region) for raw in data.phones]
     for block in blocks:
         found += phones.in_text(block, region)
     return _unique(found)
+
+
+def _after_a_quote(node: Node) -> bool:
+    """True for a link that sits where its block quotes another organisation (phones.quoted_from)."""
+    block = _block_of(node)
+    where = block.find(_squash(node.text(separator=" ")))
+    return phones.quoted_from(block) < (where if where >= 0 else len(block))
 
 
 def _host_in(link: str, hosts: tuple[str, ...]) -> bool:

@@ -61,15 +61,22 @@ def quotes_another_organisation(block: str) -> bool:
     return bool(OTHER_ORGANISATION_RE.search(block))
 
 
+def quoted_from(block: str) -> int:
+    """Where the block starts quoting another organisation ("licensed by ...", "contact the Ombudsman");
+    what comes before is still the company's ("Call 0412 345 678 · Licensed by NSW Fair Trading"). The
+    block's length when it quotes none."""
+    match = OTHER_ORGANISATION_RE.search(block)
+    return match.start() if match else len(block)
+
+
 def in_text(block: str, region: str | None) -> list[str]:
     """Numbers in one block of text (a paragraph, a list item, a cell) that its labels do not rule out.
     The VALID leniency already rejects dates, prices and most ids that only look like numbers."""
-    if quotes_another_organisation(block):
-        return []
     found: list[str] = []
+    quoted = quoted_from(block)
     matcher = phonenumbers.PhoneNumberMatcher(block, region or "ZZ", leniency=phonenumbers.Leniency.VALID)
     for match in matcher:
-        if _labelled_otherwise(block[max(0, match.start - LABEL_WINDOW) : match.start]):
+        if match.start > quoted or _labelled_otherwise(block[max(0, match.start - LABEL_WINDOW) : match.start]):
             continue
         found.append(phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164))
     return found

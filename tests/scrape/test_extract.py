@@ -301,3 +301,10 @@ def test_contact_pages_by_query_string_say_hello_kontakt_and_impressum() -> None
     assert extract('<a href="/impressum">Impressum</a>', "https://a.de/", None).contact_links == [
         "https://a.de/impressum"
     ]
+
+
+def test_a_number_before_the_words_that_quote_a_regulator_is_still_the_companys() -> None:
+    html = """<footer><p>Bluegum Electrical · Jason 0412 345 678 · Licensed by NSW Fair Trading, Lic. No. 287461C,
+    enquiries 13 32 20</p><p>Call <a href="tel:0295550142">(02) 9555 0142</a>. Complaints can go to the Ombudsman
+    on <a href="tel:1800931678">1800 931 678</a>.</p></footer>"""
+    assert extract(html, "https://bluegum.com.au/", "AU").phones == ["+61295550142", "+61412345678"]

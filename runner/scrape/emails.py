@@ -103,9 +103,10 @@ def is_placeholder_domain(domain: str) -> bool:
 
 
 def from_mailto(href: str) -> list[str]:
-    """'mailto:a%40b.com,c@d.com?subject=...' -> the addresses (percent-decoded, query dropped)."""
-    target = href.split(":", 1)[1].split("?", 1)[0]
-    return [address for part in unquote(target).split(",") if (address := normalize(part))]
+    """'mailto:a%40b.com,c@d.com?subject=...' -> the addresses (percent-decoded, query dropped; Outlook
+    separates them with ';')."""
+    target = unquote(href.split(":", 1)[1].split("?", 1)[0])
+    return [address for part in re.split(r"[,;]", target) if (address := normalize(part))]
 
 
 def cloudflare_decode(encoded: str) -> str | None:

@@ -164,36 +164,40 @@ def _emails(
     site: str | None,
     company: str | None,
 ) -> list[str]:
-    found: list[tuple[str, str]] = []  # (address, the block it was found in)
+    found: list[tuple[str, str, bool]] = []  # (address, its context, whether it sits after a quote)
     for node, link in anchors:
         scheme = link.split(":", 1)[0].lower()
         if scheme == "mailto":
-            found += [(address, _block_of(node)) for address in emails.from_mailto(link)]
+            found += [(address, _block_of(node), _after_a_quote(node)) for address in emails.from_mailto(link)]
         elif "/cdn-cgi/l/email-protection#" in link:
             address = emails.cloudflare_decode(link.rsplit("#", 1)[1])
             if address:
-                found.append((address, _block_of(node)))
+                found.append((address, _block_of(node), _after_a_quote(node)))
     for node in tree.css("[data-cfemail]"):
         address = emails.cloudflare_decode(node.attributes.get("data-cfemail") or "")
         if address:
-            found.append((address, _block_of(node)))
+            found.append((address, _block_of(node), _after_a_quote(node)))
     for block in blocks:
-        found += [(address, block[:start] + " " + block[end:]) for start, end, address in emails.spans(block)]
-    kept = [address for address, context in found if not _quoted(address, context, site, company)]
-    kept += [e for raw in data.emails if (e := emails.normalize(raw)) and not _quoted(e, "", site, company)]
+        quoted = phones.quoted_from(block)
+        found += [
+            (address, block[:start] + " " + block[end:], start > quoted) for start, end, address in emails.spans(block)
+        ]
+    kept = [address for address, context, after in found if not _quoted(address, context, after, site, company)]
+    kept += [e for raw in data.emails if (e := emails.normalize(raw)) and not _quoted(e, "", False, site, company)]
     return _unique(kept)
 
 
-def _quoted(address: str, block: str, site: str | None, company: str | None) -> bool:
-    """Not the company's address: off the site's domain and a placeholder ('name@domain.com'), or in a block
-    about another organisation (a regulator, a vendor's widget, the web designer's credit) or naming its owner."""
+def _quoted(address: str, context: str, after_a_quote: bool, site: str | None, company: str | None) -> bool:
+    """Not the company's address: off the site's domain and a placeholder ('name@domain.com'), or where its
+    block quotes another organisation (a regulator, a vendor's widget, the web designer's credit), or next to
+    the name of the organisation it belongs to."""
     host = address.rsplit("@", 1)[1]
     domain = registered_domain(host)
     if site and related_domains(domain, site):
         return False
     if emails.is_placeholder_domain(host) or emails.is_placeholder_domain(domain):
         return True
-    return phones.quotes_another_organisation(block) or emails.names_its_owner(address, block, company)
+    return after_a_quote or emails.names_its_owner(address, context, company)
 
 
 def _phones(
@@ -201,7 +205,7 @@ def _phones(
 ) -> list[str]:
     found: list[str | None] = []
     for node, link in anchors:
-        if link.split(":", 1)[0].lower() == "tel" and not _after_a_quote(node):
+        if link.split(":", 1)[0].lower() in ("tel", "callto") and not _after_a_quote(node):
             found.append(phones.from_tel(link, region))
     found += [phones.e164(raw, region) for raw in data.phones]
     for block in blocks:

@@ -308,3 +308,11 @@ def test_a_number_before_the_words_that_quote_a_regulator_is_still_the_companys(
     enquiries 13 32 20</p><p>Call <a href="tel:0295550142">(02) 9555 0142</a>. Complaints can go to the Ombudsman
     on <a href="tel:1800931678">1800 931 678</a>.</p></footer>"""
     assert extract(html, "https://bluegum.com.au/", "AU").phones == ["+61295550142", "+61412345678"]
+
+
+def test_outlook_style_mailto_callto_links_and_an_address_before_a_designers_credit() -> None:
+    html = """<a href="mailto:sales@acme.com.au;jobs@acme.com.au">Email</a><a href="callto:+442079460018">Skype</a>
+    <p>Old clients: write to acme.plumbing@iinet.net.au · Website by Pixel &amp; Co, hello@pixelandco.com.au</p>"""
+    facts = extract(html, "https://acme.com.au/", "AU")
+    assert facts.emails == ["sales@acme.com.au", "jobs@acme.com.au", "acme.plumbing@iinet.net.au"]
+    assert facts.phones == ["+442079460018"]

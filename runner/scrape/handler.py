@@ -12,11 +12,11 @@ import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
-from typing import Any
 
 from leadengine.log import get_logger
 from leadengine.schemas import SOURCE_TYPES, Lead
-from runner.errors import PermanentJobError
+from leadengine.settings import Settings
+from runner.errors import PermanentJobError, SearchQuotaExhausted, SearchRateLimited
 from runner.handler import JobContext
 from runner.scrape import filters
 from runner.scrape.fetch import Network
@@ -61,7 +61,14 @@ def run_job(ctx: JobContext, network: Network) -> list[Lead]:
         if "google" in message.source_types:
             _search_websites(ctx, provider, query, region, candidates)
         if "linkedin" in message.source_types:
-            _search_linkedin(ctx, provider, query, region, companies)
+            try:
+                _search_linkedin(ctx, provider, query, region, companies)
+            except (SearchRateLimited, SearchQuotaExhausted) as e:
+                if not len(candidates):
+                    raise
+                # The website search is done and paid for: read those sites rather than fail (and search
+                # everything again) for the LinkedIn companies the provider would not give us now.
+                log.warning("search_truncated", job_id=ctx.job_id, source="linkedin", reason=e.code)
     finally:
         provider.close()
     scrape = _Scrape(ctx, network, region, companies)
@@ -104,7 +111,7 @@ class _Scrape:
 
     def __init__(self, ctx: JobContext, network: Network, region: str | None, companies: LinkedInCompanies) -> None:
         self.ctx = ctx
-        self.settings: Any = ctx.settings
+        self.settings: Settings = ctx.settings
         self.network = network
         self.region = region
         self.companies = companies

@@ -512,3 +512,34 @@ def test_a_rate_limit_longer_than_the_wait_budget_fails_the_attempt_at_once(
     assert time.monotonic() - started < 2 and len(server.hits) == 1
     assert caught.value.code == "search_rate_limited" and isinstance(caught.value, TransientJobError)
     assert decide(caught.value, attempts_used=1, max_attempts=3).action == Action.RETRY
+
+
+def test_a_quota_that_runs_out_at_the_linkedin_search_keeps_the_website_search(
+    make_settings: Callable[..., Settings],
+) -> None:
+    firms = [(f"https://firm{i}.com.au/", f"Firm {i}", "") for i in range(3)]
+    websites = serper_app(firms)
+
+    def app(r: Responder, hit: Hit) -> None:
+        if "site:linkedin.com" in hit.json()["q"]:
+            r.json(400, {"message": "Not enough credits", "statusCode": 400})
+        else:
+            websites(r, hit)
+
+    with LocalServer(app) as search:
+        settings = make_settings(search_api_url=f"{search.url}/search", scrape_allow_private_networks=True)
+        ctx = CollectingContext(settings, source_types=["google", "linkedin"], max_leads=3)
+        offline = Guard(allow_private=True, resolver=lambda host: ["93.184.215.14"])
+        leads = run_job(ctx, Network(offline, route=lambda address, port: ("127.0.0.1", 9)))
+    assert sorted(lead.website or "" for lead in leads) == [link for link, _, _ in firms]
+    assert [hit.json()["page"] for hit in search.hits] == [1, 1]  # nothing searched twice
+
+
+def test_a_quota_exhausted_at_the_first_search_fails_the_job(make_settings: Callable[..., Settings]) -> None:
+    with LocalServer(lambda r, hit: r.json(400, {"message": "Not enough credits", "statusCode": 400})) as search:
+        settings = make_settings(search_api_url=f"{search.url}/search")
+        with pytest.raises(SearchQuotaExhausted):
+            run_job(
+                CollectingContext(settings, source_types=["google", "linkedin"]), Network(Guard(allow_private=True))
+            )
+    assert len(search.hits) == 1

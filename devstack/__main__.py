@@ -1,18 +1,24 @@
 """`make run`: the whole pipeline on this machine. Starts the Firestore emulator, the enqueue function, the outbox
-relay, two runners and (without SEARCH_API_KEY) the bundled demo search provider and company sites; submits the
-seed's example job, shows its progress and leads, then serves until Ctrl+C, which stops everything it started."""
+relay (with its webhook delivery worker), two runners and (without SEARCH_API_KEY) the bundled demo search provider
+and company sites; submits the seed's example job, shows its progress, its webhook and its leads, then serves until
+Ctrl+C, which stops everything it started."""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
+import http.server
 import json
 import os
+import queue
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -124,6 +130,58 @@ def ensure_broker(stack: Stack, env: dict[str, str]) -> None:
     subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True, timeout=90)
 
 
+def local_signing_key() -> str:
+    """The local WEBHOOK_SIGNING_KEY, made once and kept in .run/, so that users' webhook secrets stay the same
+    from one `make run` to the next (as Secret Manager keeps the key on GCP)."""
+    path = LOG_DIR / "webhook-signing-key"
+    if path.exists():
+        return path.read_text().strip()
+    LOG_DIR.mkdir(exist_ok=True)
+    key = secrets.token_hex(32)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
+
+
+class WebhookInbox:
+    """A receiver on loopback for the example job's webhook: it checks each delivery as docs/webhooks.md tells a
+    receiver to (the signature with the user's secret, in constant time, and the age of `t`)."""
+
+    def __init__(self) -> None:
+        self.deliveries: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
+        inbox = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                inbox.deliveries.put((dict(self.headers.items()), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, name="webhook-inbox", daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/leadengine"
+
+    def show(self, secret: str, timeout: float) -> None:
+        """Wait for one delivery and say what arrived and whether it verifies."""
+        try:
+            headers, body = self.deliveries.get(timeout=timeout)
+        except queue.Empty:
+            say(f"no webhook delivery within {timeout:.0f}s (the relay's log: {LOG_DIR}/relay.log)")
+            return
+        fields = dict(part.split("=", 1) for part in headers.get("LeadEngine-Signature", "").split(",") if "=" in part)
+        expected = hmac.new(secret.encode(), f"{fields.get('t', '')}.".encode() + body, hashlib.sha256).hexdigest()
+        fresh = fields.get("t", "").isdigit() and abs(time.time() - int(fields["t"])) < 300
+        verified = hmac.compare_digest(expected, fields.get("v1", "")) and fresh
+        event = json.loads(body)
+        say(f"webhook {headers.get('LeadEngine-Event')} received at {self.url}: job {event['job']['job_id']} "
+            f"{event['job']['status']}, delivery {event['delivery_id']}, signature "
+            f"{'verified' if verified else 'NOT verified'}")  # fmt: skip
+
+
 def build_env(args: argparse.Namespace) -> tuple[dict[str, str], str]:
     """The stack's environment: `make run`'s defaults, overridden by anything set in the caller's environment."""
     env = dict(os.environ)
@@ -138,6 +196,8 @@ def build_env(args: argparse.Namespace) -> tuple[dict[str, str], str]:
         api_key = "le_local_" + secrets.token_urlsafe(18)
         env["API_KEYS"] = json.dumps({api_key: "local-user"})
     env.setdefault("RELAY_TOKEN", secrets.token_urlsafe(24))
+    if not env.get("WEBHOOK_SIGNING_KEY"):
+        env["WEBHOOK_SIGNING_KEY"] = local_signing_key()
     # Short retry steps locally, so a transient failure in the demo is visible within a minute.
     env.setdefault("JOB_RETRY_DELAYS_S", "5,15,30")
     return env, api_key
@@ -200,11 +260,14 @@ def show_leads(client: httpx.Client, job_id: str) -> int:
             return count
 
 
-def submit_and_follow(stack: Stack, base_url: str, api_key: str, timeout: float) -> None:
+def submit_and_follow(
+    stack: Stack, base_url: str, api_key: str, timeout: float, inbox: WebhookInbox | None = None
+) -> None:
     headers = {"Authorization": f"Bearer {api_key}", "Idempotency-Key": f"make-run-{int(time.time())}"}
     with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
-        say(f"submitting the example job: {json.dumps(EXAMPLE_JOB)}")
-        response = client.post("/api/v1/jobs/scrape", json=EXAMPLE_JOB)
+        example = {**EXAMPLE_JOB, "webhook_url": inbox.url} if inbox is not None else EXAMPLE_JOB
+        say(f"submitting the example job: {json.dumps(example)}")
+        response = client.post("/api/v1/jobs/scrape", json=example)
         if response.status_code != 202:
             raise SystemExit(f"[make run] the function answered {response.status_code}: {response.text}")
         job_id = response.json()["job_id"]
@@ -228,6 +291,9 @@ def submit_and_follow(stack: Stack, base_url: str, api_key: str, timeout: float)
             time.sleep(0.5)
         if job["error"]:
             say(f"error: {job['error']['code']}: {job['error']['message']}")
+        if inbox is not None:
+            # The relay's delivery worker sends it within RELAY_INTERVAL_S of the final status.
+            inbox.show(client.get("/api/v1/webhook-secret").json()["secret"], timeout=30)
         say(f"leads of job {job_id}:")
         total = show_leads(client, job_id)
         say(f"{total} leads on screen")
@@ -283,7 +349,10 @@ def main() -> None:
         say(f"API key: {api_key}")
         say(f"runner metrics: {', '.join(metrics_urls)}")
         if not args.no_demo_job:
-            submit_and_follow(stack, base_url, api_key, args.follow_timeout)
+            # The example job notifies a local inbox where an http:// loopback receiver is allowed (the demo).
+            local_hooks = env.get("SCRAPE_ALLOW_PRIVATE_NETWORKS", "").lower() in {"true", "1", "yes", "on"}
+            inbox = WebhookInbox() if local_hooks else None
+            submit_and_follow(stack, base_url, api_key, args.follow_timeout, inbox)
         say("serving; press Ctrl+C to stop everything")
         while True:
             stack.check_alive()

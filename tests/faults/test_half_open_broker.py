@@ -38,7 +38,9 @@ def env(base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     """A Firestore project of this test alone, so a relay it starts sees only its jobs."""
     project = f"le-half-open-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", project)
-    return {**base_env, "GOOGLE_CLOUD_PROJECT": project, "API_KEYS": json.dumps({KEY: "alice"})}
+    # Places for every job of the test (§8): each POST is published, none held back for fair share.
+    return {**base_env, "GOOGLE_CLOUD_PROJECT": project, "API_KEYS": json.dumps({KEY: "alice"}),
+            "USER_MAX_RUNNING_JOBS": "100"}  # fmt: skip
 
 
 @pytest.fixture

@@ -178,9 +178,10 @@ def _emails(
         if address:
             found.append((address, _block_of(node), _after_a_quote(node)))
     for block in blocks:
-        quoted = phones.quoted_from(block)
+        quoted = phones.quoted_spans(block)
         found += [
-            (address, block[:start] + " " + block[end:], start > quoted) for start, end, address in emails.spans(block)
+            (address, block[:start] + " " + block[end:], phones.is_quoted(start, quoted))
+            for start, end, address in emails.spans(block)
         ]
     kept = [address for address, context, after in found if not _quoted(address, context, after, site, company)]
     kept += [e for raw in data.emails if (e := emails.normalize(raw)) and not _quoted(e, "", False, site, company)]
@@ -214,10 +215,10 @@ def _phones(
 
 
 def _after_a_quote(node: Node) -> bool:
-    """True for a link that sits where its block quotes another organisation (phones.quoted_from)."""
+    """True for a link that sits where its block quotes another organisation (phones.quoted_spans)."""
     block = _block_of(node)
     where = block.find(_squash(node.text(separator=" ")))
-    return phones.quoted_from(block) < (where if where >= 0 else len(block))
+    return where >= 0 and phones.is_quoted(where, phones.quoted_spans(block))
 
 
 def _host_in(link: str, hosts: tuple[str, ...]) -> bool:

@@ -30,6 +30,7 @@ LABEL_WINDOW = 40
 OTHER_ORGANISATION_RE = re.compile(
     r"ombudsman|complaints?\s+(?:authority|commission|scheme|body)|dispute\s+resolution|regulat(?:or|ed\s+by|ory)|"
     r"aufsicht|kammer\b|rechtsanwaltskammer|scamwatch|phishing|licensed\s+by|board\s+of|commission\b|"
+    r"registered\s+with|accredited\s+by|raise\s+a\s+concern|make\s+a\s+complaint|complain\s+to|"
     r"tribunal|h[ée]bergeur|hosted\s+by|website\s+by|site\s+by|designed\s+by|powered\s+by|provided\s+by|"
     r"reviews?\s+by|reservations?\s+by|payments?\s+by|you\s+(?:can|may)\s+(?:also\s+)?(?:contact|refer|ask)",
     re.IGNORECASE,
@@ -57,26 +58,28 @@ def from_tel(href: str, region: str | None) -> str | None:
     return digits if sum(c.isdigit() for c in digits) >= 6 else None
 
 
-def quotes_another_organisation(block: str) -> bool:
-    return bool(OTHER_ORGANISATION_RE.search(block))
-
-
-def quoted_from(block: str) -> int:
-    """Where the block starts quoting another organisation ("licensed by ...", "contact the Ombudsman");
-    what comes before is still the company's ("Call 0412 345 678 · Licensed by NSW Fair Trading"). The
-    block's length when it quotes none."""
+def quoted_spans(block: str) -> list[tuple[int, int]]:
+    """Where the block quotes another organisation: from the first words that introduce one ("licensed by",
+    "contact the Ombudsman") to the block's end, since a paragraph that turns to a regulator rarely turns
+    back. What comes before is still the company's ("Call 0412 345 678 · Licensed by NSW Fair Trading")."""
     match = OTHER_ORGANISATION_RE.search(block)
-    return match.start() if match else len(block)
+    return [(match.start(), len(block))] if match else []
+
+
+def is_quoted(position: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in spans)
 
 
 def in_text(block: str, region: str | None) -> list[str]:
     """Numbers in one block of text (a paragraph, a list item, a cell) that its labels do not rule out.
     The VALID leniency already rejects dates, prices and most ids that only look like numbers."""
     found: list[str] = []
-    quoted = quoted_from(block)
+    quoted = quoted_spans(block)
     matcher = phonenumbers.PhoneNumberMatcher(block, region or "ZZ", leniency=phonenumbers.Leniency.VALID)
     for match in matcher:
-        if match.start > quoted or _labelled_otherwise(block[max(0, match.start - LABEL_WINDOW) : match.start]):
+        if is_quoted(match.start, quoted) or _labelled_otherwise(
+            block[max(0, match.start - LABEL_WINDOW) : match.start]
+        ):
             continue
         found.append(phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164))
     return found

@@ -316,3 +316,10 @@ def test_outlook_style_mailto_callto_links_and_an_address_before_a_designers_cre
     facts = extract(html, "https://acme.com.au/", "AU")
     assert facts.emails == ["sales@acme.com.au", "jobs@acme.com.au", "acme.plumbing@iinet.net.au"]
     assert facts.phones == ["+442079460018"]
+
+
+def test_a_regulator_introduced_as_registered_with_keeps_its_line_off_the_lead() -> None:
+    html = """<p>Tel: 01423 500600</p><p>Our physiotherapists are registered with the Health and Care Professions
+    Council. To raise a concern about a registrant, contact the HCPC at ftp@hcpc-uk.org or 0300 500 6184.</p>"""
+    facts = extract(html, "https://www.harrogatephysio.co.uk/", "GB")
+    assert facts.phones == ["+441423500600"] and facts.emails == []

@@ -1,22 +1,25 @@
-"""The request's headers, query and path parameters (contract §3): Idempotency-Key, the leads query and job ids,
-validated with pydantic; a malformed one is a 400 (a malformed job id is a 404, like a missing job)."""
+"""The request's headers, query and path parameters (contract §3): Idempotency-Key, the leads, jobs and export
+queries and job ids, validated with pydantic; a malformed one is a 400 (a malformed job id is a 404, like a
+missing job)."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import flask
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from leadengine.errors import JobNotFound
+from leadengine.schemas import JobStatus
+from leadengine.store import JobsCursor
 
 # The function's own modules beside this file (functions-framework puts its directory on sys.path).
 # isort: split
 from http_errors import MalformedParameter
-from views import decode_page_token
+from views import decode_jobs_page_token, decode_page_token
 
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x20-\x7e]+$")]
 _IDEMPOTENCY_KEY: pydantic.TypeAdapter[str] = pydantic.TypeAdapter(IdempotencyKey)
@@ -46,6 +49,40 @@ class LeadsQuery(BaseModel):
         return value
 
 
+class JobsQuery(BaseModel):
+    """The query of GET /api/v1/jobs: an optional status, 1-100 jobs a page (default 20), a page token."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    status: JobStatus | None = None
+    limit: int = Field(20, ge=1, le=100)
+    page_token: str | None = None
+
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _digits_only(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,6}", value):
+            raise ValueError("limit must be a whole number from 1 to 100")
+        return value
+
+    @model_validator(mode="after")
+    def _token_we_issued(self) -> JobsQuery:
+        if self.page_token is not None:
+            decode_jobs_page_token(self.page_token, self.status)  # ValueError unless we issued it for this status
+        return self
+
+    def cursor(self) -> JobsCursor | None:
+        return decode_jobs_page_token(self.page_token, self.status) if self.page_token is not None else None
+
+
+class ExportQuery(BaseModel):
+    """The query of GET .../leads/export."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    format: Literal["csv", "jsonl"] = "csv"
+
+
 def details(error: pydantic.ValidationError, where: str) -> list[dict[str, Any]]:
     """pydantic's errors as §3 details, without echoing the input back."""
     return [{"loc": [where, *item["loc"]], "msg": item["msg"], "type": item["type"]} for item in error.errors()]
@@ -63,9 +100,10 @@ def idempotency_key(request: flask.Request) -> str | None:
         ) from None
 
 
-def leads_query(request: flask.Request) -> LeadsQuery:
+def _query_values(request: flask.Request, names: tuple[str, ...]) -> dict[str, str]:
+    """The named query parameters, each at most once (a repeated one is malformed: which would count?)."""
     values: dict[str, str] = {}
-    for name in ("limit", "page_token"):
+    for name in names:
         given = request.args.getlist(name)
         if len(given) > 1:
             raise MalformedParameter(f"{name} is given more than once", [
@@ -73,12 +111,34 @@ def leads_query(request: flask.Request) -> LeadsQuery:
             ])  # fmt: skip
         if given:
             values[name] = given[0]
+    return values
+
+
+def leads_query(request: flask.Request) -> LeadsQuery:
     try:
-        return LeadsQuery.model_validate(values)
+        return LeadsQuery.model_validate(_query_values(request, ("limit", "page_token")))
     except pydantic.ValidationError as e:
         raise MalformedParameter(
             "limit must be 1-200 and page_token one this API issued", details(e, "query")
         ) from None
+
+
+def jobs_query(request: flask.Request) -> JobsQuery:
+    try:
+        return JobsQuery.model_validate(_query_values(request, ("status", "limit", "page_token")))
+    except pydantic.ValidationError as e:
+        raise MalformedParameter(
+            "status must be queued, running, succeeded, failed or cancelled, limit 1-100, and page_token one this "
+            "API issued for the same status",
+            details(e, "query"),
+        ) from None
+
+
+def export_query(request: flask.Request) -> ExportQuery:
+    try:
+        return ExportQuery.model_validate(_query_values(request, ("format",)))
+    except pydantic.ValidationError as e:
+        raise MalformedParameter("format must be csv or jsonl", details(e, "query")) from None
 
 
 def canonical_job_id(job_id: str) -> str:

@@ -1,5 +1,5 @@
-# The Firestore database (native mode). Jobs, leads and idempotency records need no composite index: the relay's query
-# is a single-field range on jobs.outbox_due_at and lead paging a single-field range on lead_id, both automatic.
+# The Firestore database (native mode). The relay's query (a single-field range on jobs.outbox_due_at) and lead paging
+# (on lead_id) use automatic single-field indexes; the composite ones are in indexes.tf.
 
 resource "terraform_data" "services" {
   input = var.service_ready

@@ -41,7 +41,7 @@ BLOCK_END = "\x1e"  # marks where a block element starts or ends (newlines in th
 # Elements that end a line of text: a paragraph, cell or list item is the context of what it holds.
 BLOCK_TAGS = (
     "p, div, li, td, th, tr, dd, dt, h1, h2, h3, h4, h5, h6, address, blockquote, section, article, header, "
-    "footer, nav, main, aside, ul, ol, table, form, br, hr, figcaption, label, span.top-bar-item"
+    "footer, nav, main, aside, ul, ol, table, form, br, hr, figcaption, label"
 )
 
 
@@ -76,6 +76,7 @@ def extract(html: str, url: str, region: str | None) -> PageFacts:
         node.insert_after(BLOCK_END)
     root = tree.body or tree.root
     raw = root.text(separator=" ") if root is not None else ""
+    # Twice the text limit before squashing: markers and runs of whitespace go away.
     blocks = [line for line in (_squash(line) for line in raw[: MAX_TEXT_CHARS * 2].split(BLOCK_END)) if line]
     text = " ".join(blocks)[:MAX_TEXT_CHARS]
     name, rank = names.choose(data.names, site_name, title, names.logo_alt(tree), names.copyright_holder(text), label)

@@ -1,6 +1,8 @@
 # The outbox relay on GCP: Cloud Scheduler POSTs to the function's relay route with a Google OIDC token (Cloud Run
 # checks it: the scheduler's account is an invoker) and the X-Relay-Token header (the function checks it). Each call is
-# one relay pass, so a job accepted while RabbitMQ was down is published within a minute of the broker's return.
+# one relay pass, so a job accepted while RabbitMQ was down is published within a minute of the broker's return, and
+# one webhook delivery pass (leadengine/webhooks.py): the job.finished notifications due then go out, each attempt
+# bounded by 10 s, so every webhook attempt on GCP is sent within a minute of falling due.
 
 locals {
   relay_path = "/internal/outbox/relay"
@@ -10,7 +12,7 @@ resource "google_cloud_scheduler_job" "relay" {
   project          = var.project_id
   region           = var.region
   name             = var.name
-  description      = "LeadEngine outbox relay: publish accepted jobs whose message was never confirmed"
+  description      = "LeadEngine outbox relay: publish accepted jobs whose message was never confirmed; send due webhooks"
   schedule         = var.schedule
   time_zone        = "Etc/UTC"
   attempt_deadline = "60s"

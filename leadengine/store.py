@@ -4,8 +4,8 @@ records and the outbox marks; every call bounded in time, every outage translate
 Layout: `jobs/{job_id}` (a `Job`, leadengine/jobs.py), `jobs/{job_id}/leads/{lead_id}`,
 `jobs/{job_id}/attempts/{n}-{created}` (one per claimed attempt: only one create() of an id succeeds, which keeps
 a claim exclusive on the local emulator too), and `idempotency/{sha256(user, key)}` -> the job an Idempotency-Key
-made, and `user_places/{sha256(user)}-{n}` -> the job holding place n of its user (fair share, leadengine/fairshare.py;
-exclusive by create() too).
+made, and `user_places/{sha256(user)}-{n}-{generation}` -> the job holding place n of its user (fair share,
+leadengine/fairshare.py; a place changes hands by create() of its next generation).
 """
 
 from __future__ import annotations
@@ -25,8 +25,17 @@ from google.api_core.retry import Retry
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
-from leadengine.errors import AttemptTaken, IdempotencyConflict, JobNotFound, StoreUnavailable
-from leadengine.fairshare import ACTIVE_STATUSES, HELD_SINCE_EVER, Choice, Place, choose_place, is_stale, place_id
+from leadengine.errors import AttemptTaken, DependencyUnavailable, IdempotencyConflict, JobNotFound, StoreUnavailable
+from leadengine.fairshare import (
+    ACTIVE_STATUSES,
+    HELD_SINCE_EVER,
+    Choice,
+    Place,
+    choose_place,
+    is_stale,
+    latest_places,
+    next_place,
+)
 from leadengine.jobs import Change, Job, utcnow
 from leadengine.schemas import JobStatus, Lead
 from leadengine.settings import Settings
@@ -333,74 +342,69 @@ class JobStore:
         with _unavailable_as_error():
             return [Job.from_document(snapshot.to_dict() or {}) for snapshot in query.stream(**self._call)]
 
-    def _place_refs(self, user_id: str) -> list[firestore.DocumentReference]:
-        places = self.client.collection(PLACES)
-        return [places.document(place_id(user_id, n)) for n in range(self._settings.user_max_running_jobs)]
-
-    def _places(self, user_id: str) -> dict[int, tuple[Place, Any]]:
-        """The user's taken places, each with its snapshot's update time (the precondition of clearing it)."""
+    def _places(self, user_id: str) -> dict[int, Place]:
+        """The latest generation of each of the user's places (a query on user_id: a few documents per place)."""
+        query = self.client.collection(PLACES).where(filter=firestore.FieldFilter("user_id", "==", user_id))
         with _unavailable_as_error():
-            snapshots = list(self.client.get_all(self._place_refs(user_id), **self._call))
-        taken: dict[int, tuple[Place, Any]] = {}
-        for snapshot in snapshots:
-            if snapshot.exists:
-                place = Place.model_validate(snapshot.to_dict() or {})
-                taken[place.index] = (place, snapshot.update_time)
-        return taken
+            rows = [Place.model_validate(snapshot.to_dict() or {}) for snapshot in query.stream(**self._call)]
+        return latest_places(rows)
 
-    def _clear_place(self, place: Place, update_time: Any) -> bool:
-        """Delete a place as it was read; False when it changed meanwhile (someone else cleared or retook it).
-        The update-time precondition makes this exact on Firestore; the emulator ignores it (FIRESTORE-EMULATOR.md)."""
-        ref = self.client.collection(PLACES).document(place_id(place.user_id, place.index))
+    def _create_place(self, place: Place) -> bool:
+        """create() the place's next generation: False when another process created it first. The generation
+        before it is deleted after (it can never be the latest again), so a user keeps a few documents only."""
+        places = self.client.collection(PLACES)
         try:
             with _unavailable_as_error():
-                ref.delete(option=self.client.write_option(last_update_time=update_time), **self._call)
-        except (gexc.FailedPrecondition, gexc.NotFound):
+                places.document(place.document_id()).create(place.model_dump(), **self._call)
+        except gexc.AlreadyExists:
             return False
+        if place.generation > 0:
+            with contextlib.suppress(DependencyUnavailable, gexc.NotFound), _unavailable_as_error():
+                places.document(place.previous_document_id()).delete(**self._call)
         return True
 
-    def _live_places(self, user_id: str) -> dict[int, Place]:
-        """The user's places held by unfinished jobs; places whose job finished (or was never written) are cleared."""
-        taken = self._places(user_id)
-        if not taken:
-            return {}
-        refs = [self._job_ref(place.job_id) for place, _ in taken.values()]
+    def _live(self, user_id: str, held: dict[int, Place]) -> dict[int, Place]:
+        """The places among `held` whose job is unfinished (reads those jobs)."""
+        refs = [self._job_ref(place.job_id) for place in held.values() if place.job_id is not None]
         with _unavailable_as_error():
             jobs = {snapshot.id: Job.from_document(snapshot.to_dict() or {})
                     for snapshot in self.client.get_all(refs, **self._call) if snapshot.exists}  # fmt: skip
         now = utcnow()
-        live: dict[int, Place] = {}
-        for index, (place, update_time) in taken.items():
-            if not (is_stale(place, jobs.get(place.job_id), now) and self._clear_place(place, update_time)):
-                live[index] = place
-        return live
+        return {index: place for index, place in held.items() if not is_stale(place, jobs.get(place.job_id or ""), now)}
 
     def take_place(self, user_id: str, job_id: str) -> bool:
         """Give the job one of its user's USER_MAX_RUNNING_JOBS places; True if it holds one now (perhaps from
-        before), False when every place is held by an unfinished job. Exclusive: create() of the place's id."""
+        before), False when every place is held by an unfinished job.
+
+        Exclusive without transactions or preconditions (which the emulator ignores): a place changes hands only by
+        create() of its next generation, which one process alone can do; nothing is ever overwritten."""
         cap = self._settings.user_max_running_jobs
-        taken = {index: place for index, (place, _) in self._places(user_id).items()}
-        for _ in range(2):  # the places as read (cheap), then with stale ones cleared (reads their jobs)
-            decision = choose_place(taken, job_id, cap)
+        for round_ in range(3):
+            latest = self._places(user_id)
+            held = {index: place for index, place in latest.items() if place.job_id is not None}
+            if round_ > 0:  # the cheap look found every place held: see which holders finished
+                held = self._live(user_id, held)
+            decision = choose_place(held, job_id, cap)
             if decision.choice is Choice.HOLDS:
                 return True
+            if decision.choice is Choice.FULL:
+                if round_ > 0:
+                    return False
+                continue
             for index in decision.indexes:
-                place = Place(index=index, user_id=user_id, job_id=job_id, taken_at=utcnow())
-                try:
-                    with _unavailable_as_error():
-                        self.client.collection(PLACES).document(place_id(user_id, index)).create(
-                            place.model_dump(), **self._call
-                        )
-                except gexc.AlreadyExists:
-                    continue  # another job took it a moment ago
-                return True
-            taken = self._live_places(user_id)
+                if self._create_place(next_place(latest.get(index), index, user_id, job_id, utcnow())):
+                    return True
         return False
 
     def free_places(self, user_id: str, job_id: str) -> int:
-        """Clear the places the job holds (it finished, was cancelled, or its submit failed); how many there were."""
-        return sum(self._clear_place(place, update_time)
-                   for place, update_time in self._places(user_id).values() if place.job_id == job_id)  # fmt: skip
+        """Hand back the places the job holds (it finished, was cancelled, or its submit failed): each gets a free
+        next generation. How many it held; a place another process took over meanwhile counts as freed."""
+        freed = 0
+        for index, place in self._places(user_id).items():
+            if place.job_id == job_id:
+                self._create_place(next_place(place, index, user_id, None, utcnow()))
+                freed += 1
+        return freed
 
     def find_idempotent_job(self, user_id: str, key: str, request: dict[str, Any]) -> Job | None:
         """The job an earlier request with this Idempotency-Key made (None if none); IdempotencyConflict when that

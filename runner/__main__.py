@@ -11,6 +11,7 @@ import sys
 
 from leadengine import log as logging_setup
 from leadengine.log import get_logger
+from leadengine.publisher import Publisher
 from leadengine.settings import settings_or_exit
 from leadengine.store import JobStore
 from runner import metrics
@@ -56,8 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as e:
         raise SystemExit(f"leadengine: invalid setting RUNNER_METRICS_PORT: cannot listen: {e}") from None
     runner_id = settings.runner_id or f"{socket.gethostname()}-{os.getpid()}"
-    processor = JobProcessor(settings, JobStore(settings), handler, runner_id)
-    consumer = Consumer(settings, processor, exit_when_idle=args.exit_when_idle)
+    publisher = Publisher(settings)  # one per process: delayed retries, and held jobs a finished job makes room for
+    processor = JobProcessor(settings, JobStore(settings), handler, runner_id, publisher)
+    consumer = Consumer(settings, processor, exit_when_idle=args.exit_when_idle, publisher=publisher)
     signal.signal(signal.SIGTERM, consumer.request_stop)
     signal.signal(signal.SIGINT, consumer.request_stop)
     log.info(

@@ -15,6 +15,7 @@ from leadengine.errors import (
     JobFinished,
     JobNotFound,
 )
+from leadengine.fairshare import QUOTA_RETRY_AFTER_S
 
 # How long a client should wait before retrying after a 503: long enough for a broker or Firestore blip.
 RETRY_AFTER_S = 5
@@ -71,6 +72,12 @@ class Forbidden(RequestError):
     default_message = "user_id does not match the API key's user"
 
 
+class TooManyActiveJobs(RequestError):
+    """The user's quota of queued and running jobs (USER_MAX_ACTIVE_JOBS, §8) is used up."""
+
+    default_message = "too many of your jobs are queued or running; submit again once some have finished"
+
+
 # The one table: error type -> (status, code, message shown for errors that carry no message of their own).
 # Looked up along the exception's MRO, so a subclass maps like its base unless listed itself.
 ERROR_TABLE: dict[type[Exception], tuple[int, str, str | None]] = {
@@ -83,6 +90,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, str | None]] = {
     MalformedParameter: (400, "malformed_parameter", None),
     SchemaInvalid: (422, "validation_failed", None),
     Forbidden: (403, "forbidden", None),
+    TooManyActiveJobs: (429, "too_many_active_jobs", None),
     # Another user's job answers exactly like a missing one: the message never names the job.
     JobNotFound: (404, "job_not_found", "job not found"),
     IdempotencyConflict: (409, "idempotency_conflict", None),
@@ -127,6 +135,8 @@ def error_response(error: Exception) -> Response | None:
         headers["WWW-Authenticate"] = 'Bearer realm="leadengine"'
     if status == 503:
         headers["Retry-After"] = str(RETRY_AFTER_S)
+    if status == 429:
+        headers["Retry-After"] = str(QUOTA_RETRY_AFTER_S)
     return json_response(status, error_body(code, message, details), headers)
 
 

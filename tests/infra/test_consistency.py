@@ -29,6 +29,8 @@ DELIBERATELY_DEFAULTED: dict[str, dict[str, str]] = {
         "publish_timeout_s": "5 s bounds a publish inside a request; a job missed then is the relay's",
         "firestore_emulator_host": "unset on GCP: the client talks to the real Firestore",
         "relay_interval_s": "only the local relay loop sleeps on it; on GCP Cloud Scheduler's cron is the interval",
+        "user_max_running_jobs": "the code's 4 (§8): the function, relay and runners must agree, so one value in code",
+        "user_max_active_jobs": "the code's 500 (§8): the same quota for every user of the deployment",
     },
     "runner": {
         "rabbitmq_heartbeat_s": "60 s; long jobs run off the connection thread, so heartbeats keep flowing",
@@ -39,6 +41,8 @@ DELIBERATELY_DEFAULTED: dict[str, dict[str, str]] = {
         "relay_interval_s": "the relay is the function's route on GCP; the runner never relays",
         "search_api_url": "unset: each provider's public endpoint (the variable exists for proxies, tests and the demo)",
         "search_timeout_s": "20 s per search call is the provider-latency default",
+        "user_max_running_jobs": "the code's 4 (§8): the function, relay and runners must agree, so one value in code",
+        "user_max_active_jobs": "the code's 500 (§8); the runner reads it only through the shared settings model",
         "scrape_allow_private_networks": "must stay false on GCP: runners must never fetch the VPC or the metadata server",
         "scrape_user_agent": "the code's bot user agent is the one robots.txt rules are written against",
         "scrape_max_sites": "the code's politeness default; scale with more runners, not more sites per runner",

@@ -17,8 +17,10 @@ def draft(user_id: str = "user-1", request: dict[str, Any] | None = None, job_id
     return new_job(job_id or str(uuid.uuid4()), user_id, JobRequest.model_validate(request or REQUEST), utcnow())
 
 
-def create(store: JobStore, user_id: str = "user-1", request: dict[str, Any] | None = None) -> Job:
-    job, created = store.create_job(draft(user_id, request))
+def create(store: JobStore, user_id: str | None = None, request: dict[str, Any] | None = None) -> Job:
+    """A queued job; of a user of its own unless one is named, so that fair share (USER_MAX_RUNNING_JOBS per user)
+    never holds up tests that have nothing to do with it."""
+    job, created = store.create_job(draft(user_id or f"user-{uuid.uuid4().hex[:8]}", request))
     assert created
     return job
 

@@ -543,3 +543,22 @@ def test_a_quota_exhausted_at_the_first_search_fails_the_job(make_settings: Call
                 CollectingContext(settings, source_types=["google", "linkedin"]), Network(Guard(allow_private=True))
             )
     assert len(search.hits) == 1
+
+
+@pytest.mark.parametrize(
+    ("reason", "raised", "code"),
+    [
+        ("dailyLimitExceeded", SearchQuotaExhausted, "search_quota_exhausted"),
+        ("userRateLimitExceeded", SearchRateLimited, "search_rate_limited"),
+        ("forbidden", PermanentJobError, "search_auth_failed"),
+    ],
+)
+def test_google_403_reasons_tell_quota_rate_limit_and_credentials_apart(
+    make_settings: Callable[..., Settings], reason: str, raised: type[Exception], code: str
+) -> None:
+    message = {"dailyLimitExceeded": "Daily Limit Exceeded", "userRateLimitExceeded": "User Rate Limit Exceeded"}
+    body = {"error": {"code": 403, "message": message.get(reason, "Forbidden"),
+                      "errors": [{"domain": "usageLimits", "reason": reason, "message": "x"}]}}  # fmt: skip
+    with LocalServer(lambda r, hit: r.json(403, body)) as server, pytest.raises(raised) as caught:
+        collect(provider_for(settings_for(make_settings, "google_cse", server)), "q", 5)
+    assert getattr(caught.value, "code", None) == code

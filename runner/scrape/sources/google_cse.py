@@ -58,11 +58,13 @@ class GoogleCse(Provider):
         if "API_KEY_INVALID" in reasons or "keyInvalid" in reasons:
             return Failure.BAD_KEY
         message = text_at(body, "error", "message").lower()
+        # Older answers say it with a 403 and a v1 reason instead of a 429 RESOURCE_EXHAUSTED.
+        if {"dailyLimitExceeded", "quotaExceeded"} & reasons:
+            return Failure.QUOTA
         exhausted = text_at(body, "error", "status") == "RESOURCE_EXHAUSTED" or status == 429
+        exhausted = exhausted or bool({"rateLimitExceeded", "userRateLimitExceeded"} & reasons)
         # The daily quota ("Queries per day") is gone until midnight Pacific time; the per-minute one is short.
-        if exhausted and (
-            "per day" in message or "daily" in message or {"dailyLimitExceeded", "quotaExceeded"} & reasons
-        ):
+        if exhausted and ("per day" in message or "daily" in message):
             return Failure.QUOTA
         if exhausted:
             return Failure.RATE_LIMIT

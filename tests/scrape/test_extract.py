@@ -148,6 +148,14 @@ def test_clean_title(title: str, name: str | None) -> None:
         ("New York, NY, USA", "US"),
         ("Auckland", "NZ"),
         ("Remote", None),
+        ("Denver, CO", "US"),  # not Colombia
+        ("Adelaide, SA", "AU"),  # not Saudi Arabia
+        ("Chicago, IL", "US"),  # not Israel
+        ("Berlin, DE", "DE"),
+        ("Paris, TX", "US"),
+        ("Bondi Beach, NSW 2026", "AU"),
+        ("Toronto, ON", "CA"),
+        ("Hamburg", "DE"),
     ],
 )
 def test_region_for_geography(geography: str, region: str | None) -> None:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.server
+import importlib.util
 import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pydantic
 import pytest
@@ -24,6 +26,7 @@ from leadengine.views import job_view
 
 DELAYS = (10, 60)
 URL = "https://hooks.example.com/leadengine"
+ROOT = Path(__file__).resolve().parents[2]
 NOW = utcnow()
 
 
@@ -338,10 +341,28 @@ def test_a_loopback_destination_is_refused_without_connecting_while_private_netw
     listener.settimeout(0.5)
     port = listener.getsockname()[1]
     try:
-        for url in (f"https://127.0.0.1:{port}/x", f"https://localhost:{port}/x", f"https://[::ffff:127.0.0.1]:{port}/"):
+        for url in (
+            f"https://127.0.0.1:{port}/x",
+            f"https://localhost:{port}/x",
+            f"https://[::ffff:127.0.0.1]:{port}/",
+        ):
             outcome, _ = _send(url, allow_private=False)
             assert outcome.permanent and outcome.error is not None and "refused" in outcome.error, url
         with pytest.raises(TimeoutError):
             listener.accept()  # no connection was ever made
     finally:
         listener.close()
+
+
+def test_the_verify_function_of_the_docs_refuses_a_forged_body_a_wrong_secret_and_an_old_t() -> None:
+    spec = importlib.util.spec_from_file_location("webhook_receiver", ROOT / "docs" / "webhook_receiver.py")
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    body, secret, now = b'{"event":"job.finished"}', "whsec_abc", int(time.time())
+    header = webhooks.signature(secret, body, now)
+    assert example.verify(secret, header, body)
+    assert not example.verify(secret, header, body + b" ")
+    assert not example.verify("whsec_other", header, body)
+    assert not example.verify(secret, webhooks.signature(secret, body, now - 3600), body)
+    assert not example.verify(secret, "garbage", body)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import signal
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -150,3 +151,17 @@ def test_a_delivery_whose_sending_process_is_killed_mid_way_still_arrives(stack:
         len(attempts) == 2 and attempts[0].headers["LeadEngine-Delivery"] == attempts[1].headers["LeadEngine-Delivery"]
     )
     assert attempts[0].body == attempts[1].body
+
+
+def test_the_receiver_of_the_docs_verifies_and_prints_a_delivery(stack: Stack, log_dir: Path) -> None:
+    port = services.free_port()
+    example = services.Process([sys.executable, str(services.ROOT / "docs" / "webhook_receiver.py"), str(port)],
+                               {**stack.env, "WEBHOOK_SECRET": stack.secret()}, "docs-receiver", log_dir)  # fmt: skip
+    try:
+        services.wait_for_port(port)
+        job_id = stack.submit(f"http://127.0.0.1:{port}/leadengine", "leads=3")
+        assert _delivered(stack, job_id)["webhook"]["state"] == "delivered"  # it answered 204: the signature held
+        services.wait_until(lambda: job_id in example.output(), 10, what="the receiver to print the job")
+        assert f"job.finished: job {job_id} succeeded, 3 leads" in example.output()
+    finally:
+        example.stop()

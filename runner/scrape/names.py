@@ -97,8 +97,11 @@ def choose(
     for name in structured:
         if not is_generic(name):
             return name[:MAX_NAME_CHARS], 0
-    if site_name and not is_generic(site_name):
-        return site_name[:MAX_NAME_CHARS], 1
+    # og:site_name is the name, but some sites put a tagline in it too ("Harbour Plumbing | Sydney Plumbers").
+    site_parts = title_parts(site_name or "")
+    if site_parts:
+        best = max(site_parts, key=lambda part: (domain_match(part, label), -site_parts.index(part)))
+        return best, 1
     parts = title_parts(title)
     scored = sorted(((domain_match(part, label), -i, part) for i, part in enumerate(parts)), reverse=True)
     if scored and scored[0][0] >= 0.5:

@@ -331,3 +331,10 @@ def test_a_regulator_introduced_as_registered_with_keeps_its_line_off_the_lead()
     Council. To raise a concern about a registrant, contact the HCPC at ftp@hcpc-uk.org or 0300 500 6184.</p>"""
     facts = extract(html, "https://www.harrogatephysio.co.uk/", "GB")
     assert facts.phones == ["+441423500600"] and facts.emails == []
+
+
+def test_a_tagline_in_og_site_name_is_cut_off() -> None:
+    html = '<meta property="og:site_name" content="Sydney Plumbers | Harbour Plumbing"><title>Home</title>'
+    assert extract(html, "https://harbourplumbing.com.au/", "AU").company_name == "Harbour Plumbing"
+    html = '<meta property="og:site_name" content="Harbourline — Workflow automation"><title>Home</title>'
+    assert extract(html, "http://127.0.0.1:8000/", "AU").company_name == "Harbourline"

@@ -62,12 +62,13 @@ _BRACKET_DOT = r"\s*[\[\(\{<]\s*(?:dot|\.)\s*[\]\)\}>]\s*"
 _BARE_DOT = r"\s+dot\s+"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _LOCAL = r"(?<![\w.+-])([a-z0-9][a-z0-9._%+-]{0,63})"
+# What may not follow a spelled-out domain: more of a name or a path (then it is a web address), or another
+# dot, which a shorter match must not leave behind ("acme dot co" out of "acme dot co dot uk/blog").
+_END = rf"(?![\w/-])(?!\.\w)(?!{_BRACKET_DOT}|{_BARE_DOT})"
 BRACKETED_RE = re.compile(
-    rf"{_LOCAL}{_BRACKET_AT}((?:{_LABEL}(?:{_BRACKET_DOT}|{_BARE_DOT}|\.))+[a-z]{{2,24}})(?![\w-]|/)", re.IGNORECASE
+    rf"{_LOCAL}{_BRACKET_AT}((?:{_LABEL}(?:{_BRACKET_DOT}|{_BARE_DOT}|\.))+[a-z]{{2,24}}){_END}", re.IGNORECASE
 )
-BARE_RE = re.compile(
-    rf"{_LOCAL}\s+at\s+((?:{_LABEL}(?:{_BARE_DOT}|{_BRACKET_DOT}))+[a-z]{{2,24}})(?![\w/-])(?!\.\w)", re.I
-)
+BARE_RE = re.compile(rf"{_LOCAL}\s+at\s+((?:{_LABEL}(?:{_BARE_DOT}|{_BRACKET_DOT}))+[a-z]{{2,24}}){_END}", re.I)
 _DOT_TOKEN_RE = re.compile(rf"{_BRACKET_DOT}|{_BARE_DOT}", re.IGNORECASE)
 COMMON_SUFFIXES = frozenset({"com", "net", "org", "edu", "biz", "info", "io", "co", "app", "dev", "ai"})
 # Words that precede " at " in prose far more often than they are someone's mailbox.
@@ -75,7 +76,7 @@ PROSE_LOCALS = frozenset(
     {
         "us", "in", "me", "them", "him", "her", "it", "out", "up", "online", "available", "here", "there",
         "visit", "find", "found", "located", "based", "open", "live", "now", "or", "and", "is", "are", "be",
-        "projects", "work", "blog", "follow", "see", "look", "book", "enrol", "register", "apply", "shop",
+        "follow", "see", "look", "book", "enrol", "register", "apply", "shop",
     }
 )  # fmt: skip
 

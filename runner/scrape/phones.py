@@ -14,7 +14,7 @@ import phonenumbers
 PHONE_LABEL_RE = re.compile(
     r"\b(?:ph|phone|tel|tele|telephone|telefon|telefono|telefoon|téléphone|tél|t|p|m|f|mob|mobile|mobil|"
     r"cell|call|calls|fax|telefax|freecall|freephone|toll[- ]free|hotline|office|whatsapp|text|sms|"
-    r"enquiries|bookings|intl|international|on|or|us|dial|winkel|werkplaats)\b|\+\s*$",
+    r"enquiries|bookings|intl|international|on|or|us|dial)\b|\+\s*$",
     re.IGNORECASE,
 )
 NOT_PHONE_LABEL_RE = re.compile(

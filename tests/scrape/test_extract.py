@@ -197,6 +197,7 @@ def test_cloudflare_protection_as_a_link_fragment_and_mailto_spellings() -> None
         ("New students can enrol at brightspark.com.au/enrol.", []),
         ("Follow our projects at greenleaf dot co dot uk/blog or on Instagram at greenleaf dot gardens.", []),
         ("Parking is available at Wilson dot points on Elizabeth Street.", []),
+        ("Quotes: projects at fitouts dot com dot au", ["projects@fitouts.com.au"]),
         ("Meet us at the office or mail info@site.com.au", ["info@site.com.au"]),
     ],
 )

@@ -81,6 +81,7 @@ class HistoryEntry(_Part):
 
 
 Phase = Literal["queued", "searching", "reading_sites", "finished"]
+PHASES: tuple[Phase, ...] = ("queued", "searching", "reading_sites", "finished")  # the only order they come in
 
 
 class Progress(_Part):
@@ -90,6 +91,17 @@ class Progress(_Part):
     sites_total: int = 0
     sites_done: int = 0
     leads_found: int = 0
+
+    def advanced(self, **changes: Any) -> Progress:
+        """This progress with `changes`, except that nothing moves back: within an attempt the phase only goes
+        forward and the counts only rise, so a report that lands late (two threads of a runner write progress)
+        cannot undo a newer one. Only a new attempt starts again from `searching` (Job.claimed)."""
+        if PHASES.index(changes.get("phase", self.phase)) < PHASES.index(self.phase):
+            changes["phase"] = self.phase
+        for name in ("sites_total", "sites_done", "leads_found"):
+            if name in changes:
+                changes[name] = max(int(changes[name]), getattr(self, name))
+        return self.model_copy(update=changes)
 
 
 WebhookState = Literal["pending", "delivered", "failed"]
@@ -433,7 +445,16 @@ class Job(_Part):
         )  # fmt: skip
 
     def with_leads(self, lead_count: int, progress: Progress | None, now: datetime) -> Job:
-        return self._with(lead_count=lead_count, progress=progress or self.progress, updated_at=now)
+        return self._with(lead_count=lead_count, progress=self._progressed(progress), updated_at=now)
+
+    def with_progress(self, progress: Progress) -> Job:
+        """The running attempt's progress as its runner reports it; its phase only moves forward."""
+        return self._with(progress=self._progressed(progress))
+
+    def _progressed(self, progress: Progress | None) -> Progress:
+        if progress is None:
+            return self.progress
+        return self.progress.advanced(**progress.model_dump())
 
     def held_back(self, now: datetime) -> Job:
         """A new job kept out of the broker for fair share (§8): no outbox mark, so no relay publishes it, until

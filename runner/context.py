@@ -87,20 +87,21 @@ class RunContext:
         self._progress_written = time.monotonic()
 
     def progress(self, step: str, **fields: Any) -> None:
-        """The handler's steps, as the job's public progress (§3): `searched` (searching), `sites` with
-        done/total/leads (reading_sites), `leads_found` with leads. Writes are coalesced."""
+        """The handler's steps, as the job's public progress (§3): `searched` (searching), `reading_sites` with the
+        total of sites to read, `sites` with done/total (reading_sites), `leads_found` with leads (the count of saved
+        leads otherwise comes from save_leads). Writes are coalesced; the phase only moves forward."""
         self._guard()
         log.info("job_progress", job_id=self.job_id, attempt=self.attempt, step=step, **fields)
         with self._progress_lock:
             update: dict[str, Any] = {}
             if step == "sites":
                 update = {"phase": "reading_sites", "sites_done": int(fields.get("done", 0)),
-                          "sites_total": int(fields.get("total", 0)), "leads_found": int(fields.get("leads", 0))}  # fmt: skip
+                          "sites_total": int(fields.get("total", 0))}  # fmt: skip
             elif step == "leads_found":
                 update = {"leads_found": int(fields.get("leads", 0))}
             elif step == "reading_sites":
                 update = {"phase": "reading_sites", "sites_total": int(fields.get("total", 0))}
-            self._progress = self._progress.model_copy(update=update)
+            self._progress = self._progress.advanced(**update)
             self._progress_pending = True
         if time.monotonic() - self._progress_written >= PROGRESS_EVERY_S:
             self.flush_progress()
@@ -146,13 +147,18 @@ class RunContext:
 
     def stop_lease_keeper(self) -> None:
         self._done.set()
+        # Wait for a renewal or progress write in flight: it must not land after the attempt's final write (the
+        # store's update-time precondition prevents that on Firestore; the local emulator ignores it).
+        if self._keeper is not None and self._keeper is not threading.current_thread():
+            self._keeper.join(timeout=3 * self.settings.firestore_timeout_s + 1)
 
     def _keep_lease(self) -> None:
         # Renew at a third of the lease, so that two renewals can fail (a Firestore blip) before it lapses;
-        # between renewals, flush coalesced progress.
+        # between renewals, flush coalesced progress. It looks four times per PROGRESS_EVERY_S (a flush costs nothing
+        # when no step is pending), so a step waits at most about 1.25 x PROGRESS_EVERY_S to be written.
         interval = self.settings.runner_lease_s / 3
         next_renewal = time.monotonic() + interval
-        while not self._done.wait(min(PROGRESS_EVERY_S, interval)):
+        while not self._done.wait(min(PROGRESS_EVERY_S / 4, interval)):
             if time.monotonic() - self._progress_written >= PROGRESS_EVERY_S and not self._lost.is_set():
                 self.flush_progress()
             if time.monotonic() < next_renewal:

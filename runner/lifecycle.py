@@ -163,6 +163,6 @@ class Lifecycle:
         def write(job: Job | None) -> Change[bool]:
             if job is None or not job.held_by(claim):
                 return Change(False)
-            return Change(True, job.model_copy(update={"progress": progress}))
+            return Change(True, job.with_progress(progress))
 
         return self.store.change_job(claim.job_id, write)

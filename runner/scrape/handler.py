@@ -8,7 +8,6 @@ job's thread saves leads and calls ctx.checkpoint(); finally the LinkedIn compan
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
@@ -27,7 +26,6 @@ from runner.scrape.site import SiteReport, scrape_site
 from runner.scrape.sources import Provider, credential_problem, provider_for
 
 SAVE_BATCH = 10  # leads per ctx.save_leads call: progress shows early, writes stay batched
-PROGRESS_EVERY_S = 1.0
 POLL_S = 0.25  # how often the job's thread checks for cancellation and the time limit while sites load
 
 log = get_logger("runner.scrape")
@@ -120,10 +118,10 @@ class _Scrape:
         self.leads: list[Lead] = []
         self.unsaved: list[Lead] = []
         self.claimed: set[str] = set()
-        self._reported = 0.0
         self.log = log.bind(job_id=ctx.job_id)
 
     def run(self, candidates: list[Candidate]) -> list[Lead]:
+        self.ctx.progress("reading_sites", total=len(candidates))  # the phase starts; its total is known
         if candidates:
             self._read_sites(candidates)
         room = self.max_leads - len(self.leads)
@@ -161,10 +159,8 @@ class _Scrape:
                     candidate = running.pop(future)
                     done_sites += 1
                     self._site_done(candidate, future)
-                # Progress is a Firestore write in the runner: at most one a second, and the last one.
-                last = not pending and not running
-                if finished and (last or time.monotonic() - self._reported >= PROGRESS_EVERY_S):
-                    self._reported = time.monotonic()
+                # Every site that ends is reported: the context coalesces the writes (runner/context.py).
+                if finished:
                     self.ctx.progress("sites", done=done_sites, total=len(candidates), leads=len(self.leads))
                 if len(self.unsaved) >= SAVE_BATCH:
                     self._save()

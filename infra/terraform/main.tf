@@ -5,8 +5,10 @@ locals {
   prefix = "leadengine-${var.environment}"
   labels = merge(var.labels, { app = "leadengine", environment = var.environment })
 
-  # The queue KEDA watches: leadengine.topology.SCRAPE_JOBS (tests/infra checks they agree).
-  work_queue = "scrape_jobs"
+  # The queue KEDA watches: leadengine.topology.SCRAPE_JOBS, and its dead-letter queue leadengine.topology.FAILED_JOBS
+  # (tests/infra checks they agree).
+  work_queue        = "scrape_jobs"
+  dead_letter_queue = "failed_jobs"
 
   rabbitmq = {
     namespace = "rabbitmq"
@@ -43,17 +45,19 @@ module "iam" {
 }
 
 module "secrets" {
-  source        = "./modules/secrets"
-  project_id    = var.project_id
-  name          = local.prefix
-  labels        = local.labels
-  service_ready = module.services.ready
+  source                    = "./modules/secrets"
+  project_id                = var.project_id
+  name                      = local.prefix
+  labels                    = local.labels
+  service_ready             = module.services.ready
+  rabbitmq_password_version = var.rabbitmq_password_version
   # Who reads which secret at run time; nobody else does (Secret Manager IAM is per secret).
   accessors = {
-    rabbitmq_password = [module.iam.members.function, module.iam.members.external_secrets]
-    api_keys          = [module.iam.members.function]
-    relay_token       = [module.iam.members.function]
-    search_api_key    = [module.iam.members.external_secrets]
+    rabbitmq_password   = [module.iam.members.function, module.iam.members.external_secrets]
+    api_keys            = [module.iam.members.function]
+    relay_token         = [module.iam.members.function]
+    search_api_key      = [module.iam.members.external_secrets]
+    webhook_signing_key = [module.iam.members.function] # the relay route delivers the webhooks on GCP
   }
 }
 
@@ -87,7 +91,7 @@ module "gke" {
   pods_range_name         = module.network.pods_range_name
   services_range_name     = module.network.services_range_name
   master_authorized_cidrs = var.master_authorized_cidrs
-  node_service_account    = module.iam.emails.nodes
+  node_service_account    = module.iam.granted_emails.nodes # after its roles: nodes log, pull and report from the start
   deletion_protection     = var.deletion_protection
 }
 
@@ -115,7 +119,11 @@ module "rabbitmq" {
   image                       = var.rabbitmq_image
   resources                   = var.rabbitmq_resources
   work_queue                  = local.work_queue
+  dead_letter_queue           = local.dead_letter_queue
+  delivery_limit              = var.rabbitmq_delivery_limit
   password_secret_id          = module.secrets.ids.rabbitmq_password
+  password_version            = var.rabbitmq_password_version
+  password_secret_version     = module.secrets.rabbitmq_password_version
   internal_lb_address         = module.network.broker_address
   internal_lb_subnetwork_name = module.network.subnetwork_name
   allowed_source_ranges       = [var.connector_cidr]
@@ -129,7 +137,7 @@ module "function" {
   labels                = local.labels
   source_zip            = var.function_source_zip
   service_account       = module.iam.emails.function
-  build_service_account = module.iam.ids.build
+  build_service_account = module.iam.granted_ids.build # the build runs as it: its roles must be in place first
   vpc_connector         = module.network.connector_id
   min_instances         = var.function_min_instances
   max_instances         = var.function_max_instances
@@ -141,16 +149,20 @@ module "function" {
     rabbitmq_user       = local.rabbitmq.user
     rabbitmq_vhost      = local.rabbitmq.vhost
     outbox_grace_s      = var.outbox_grace_s
+    job_max_attempts    = var.job_max_attempts
     firestore_timeout_s = var.firestore_timeout_s
     log_level           = var.log_level
   }
-  # Environment variable => Secret Manager secret, read by Cloud Run at instance start ("latest" version).
+  # Environment variable => Secret Manager secret, read by Cloud Run at instance start: the "latest" version, but the
+  # broker password at the version the broker's user was made from (a rotation rolls out a new revision with it).
   secret_env = {
-    RABBITMQ_PASSWORD = module.secrets.ids.rabbitmq_password
-    API_KEYS          = module.secrets.ids.api_keys
-    RELAY_TOKEN       = module.secrets.ids.relay_token
+    RABBITMQ_PASSWORD   = module.secrets.ids.rabbitmq_password
+    API_KEYS            = module.secrets.ids.api_keys
+    RELAY_TOKEN         = module.secrets.ids.relay_token
+    WEBHOOK_SIGNING_KEY = module.secrets.ids.webhook_signing_key
   }
-  depends_on = [module.firestore, module.secrets]
+  secret_versions = { RABBITMQ_PASSWORD = module.secrets.rabbitmq_password_version }
+  depends_on      = [module.firestore, module.secrets]
 }
 
 module "relay_trigger" {
@@ -185,15 +197,18 @@ module "runner" {
     search_provider         = var.search_provider
     search_engine_id        = var.search_engine_id
     job_max_attempts        = var.job_max_attempts
+    job_timeout_s           = var.job_timeout_s
     runner_shutdown_grace_s = var.runner_shutdown_grace_s
     log_level               = var.log_level
   }
-  # Environment variable => Secret Manager secret, synced into a Kubernetes Secret by External Secrets.
+  # Environment variable => Secret Manager secret, synced into a Kubernetes Secret by External Secrets (the password
+  # pinned to the broker user's version, as for the function).
   secret_env = {
     RABBITMQ_PASSWORD = module.secrets.ids.rabbitmq_password
     SEARCH_API_KEY    = module.secrets.ids.search_api_key
   }
-  depends_on = [module.rabbitmq]
+  secret_versions = { RABBITMQ_PASSWORD = module.secrets.rabbitmq_password_version }
+  depends_on      = [module.rabbitmq]
 }
 
 module "monitoring" {

@@ -125,11 +125,16 @@ variable "function_source_zip" {
 
 variable "function_invokers" {
   type        = list(string)
-  description = "IAM members allowed to invoke the function (roles/run.invoker). Empty means private; [\"allUsers\"] makes the API public (the API keys still apply)."
-  default     = []
+  description = "Required: IAM members allowed to invoke the function (roles/run.invoker), members that exist. [] means private; [\"allUsers\"] makes the API public (the API keys still apply)."
   validation {
     condition     = alltrue([for m in var.function_invokers : can(regex("^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|principal|principalSet):.+)$", m))])
     error_message = "function_invokers entries must be IAM members such as serviceAccount:gw@p.iam.gserviceaccount.com or allUsers."
+  }
+  validation {
+    # Names that only stand in for a real member: an invoker nobody created fails the apply, or worse, a name someone
+    # else can create later is granted access.
+    condition     = alltrue([for m in var.function_invokers : !can(regex("(?i)(example|placeholder|changeme|change-me|replace|todo|xxx|<|>|api-gateway@)", m))])
+    error_message = "function_invokers holds a placeholder: give the real members (docs/deploy.md, \"Inputs only you know\")."
   }
 }
 
@@ -234,13 +239,23 @@ variable "runner_exit_when_idle_s" {
   }
 }
 
+variable "job_timeout_s" {
+  type        = number
+  description = "JOB_TIMEOUT_S: the longest one attempt of a job may run (the code's default is 600; at most 1700, under the broker's consumer_timeout)."
+  default     = 600
+  validation {
+    condition     = var.job_timeout_s >= 1 && var.job_timeout_s <= 1700
+    error_message = "job_timeout_s must be between 1 and 1700 seconds (RabbitMQ's consumer_timeout is 1800 s)."
+  }
+}
+
 variable "runner_shutdown_grace_s" {
   type        = number
-  description = "RUNNER_SHUTDOWN_GRACE_S: time a runner gets on SIGTERM to finish or requeue its job; the pod's grace period is sized above it."
-  default     = 25
+  description = "RUNNER_SHUTDOWN_GRACE_S: time a runner gets on SIGTERM to finish its job before handing it back; at least job_timeout_s, so a drain never cuts a job that could finish. The pod's grace period is this plus 30 s."
+  default     = 600
   validation {
-    condition     = var.runner_shutdown_grace_s >= 1 && var.runner_shutdown_grace_s <= 600
-    error_message = "runner_shutdown_grace_s must be between 1 and 600 seconds (Autopilot caps the grace period at 10 minutes)."
+    condition     = var.runner_shutdown_grace_s >= var.job_timeout_s && var.runner_shutdown_grace_s <= 3570
+    error_message = "runner_shutdown_grace_s must be at least job_timeout_s and at most 3570 s (GKE grants at most one hour to a drained pod; the pod's grace period adds 30 s)."
   }
 }
 
@@ -309,6 +324,26 @@ variable "rabbitmq_image" {
   }
 }
 
+variable "rabbitmq_delivery_limit" {
+  type        = number
+  description = "Quorum queue delivery-limit of scrape_jobs and its retry queues, set by policy (RabbitMQ 4.x's implicit default is 20). A backstop above job_max_attempts: docs/deploy.md, \"Delivery limit\"."
+  default     = 20
+  validation {
+    condition     = var.rabbitmq_delivery_limit > var.job_max_attempts + 2 && var.rabbitmq_delivery_limit <= 1000 && floor(var.rabbitmq_delivery_limit) == var.rabbitmq_delivery_limit
+    error_message = "rabbitmq_delivery_limit must be a whole number above job_max_attempts + 2 (room for hand-backs that are not attempts), at most 1000."
+  }
+}
+
+variable "rabbitmq_password_version" {
+  type        = number
+  description = "Rotation counter of the generated RabbitMQ password: bump it and `make deploy` to rotate (docs/deploy.md, \"Rotating the broker password\")."
+  default     = 1
+  validation {
+    condition     = var.rabbitmq_password_version >= 1 && floor(var.rabbitmq_password_version) == var.rabbitmq_password_version
+    error_message = "rabbitmq_password_version must be a whole number >= 1."
+  }
+}
+
 variable "rabbitmq_resources" {
   type = object({
     cpu     = string
@@ -365,11 +400,11 @@ variable "backlog_alert_threshold" {
 
 variable "alert_notification_channels" {
   type        = list(string)
-  description = "Cloud Monitoring notification channel ids (projects/P/notificationChannels/N) for the alerts."
-  default     = []
+  description = "Required: Cloud Monitoring notification channel ids (projects/P/notificationChannels/N, N the channel's number) for the alerts; [] sends them nowhere."
   validation {
-    condition     = alltrue([for c in var.alert_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
-    error_message = "alert_notification_channels entries must look like projects/P/notificationChannels/N."
+    # Channel ids are numbers (gcloud beta monitoring channels list): a name such as .../oncall is a placeholder.
+    condition     = alltrue([for c in var.alert_notification_channels : can(regex("^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/notificationChannels/[0-9]+$", c))])
+    error_message = "alert_notification_channels entries must be real channel ids, projects/P/notificationChannels/<number>."
   }
 }
 

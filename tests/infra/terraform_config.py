@@ -111,4 +111,5 @@ def tfvars(env: str) -> dict[str, Any]:
 
 
 def environments() -> list[str]:
-    return sorted(p.stem for p in ENVS.glob("*.tfvars"))
+    """The committed environments (envs/<env>.tfvars); envs/<env>.local.tfvars are an operator's private inputs."""
+    return sorted(p.stem for p in ENVS.glob("*.tfvars") if not p.name.endswith(".local.tfvars"))

@@ -31,8 +31,13 @@ def test_make_n_deploy_shows_package_image_and_terraform_in_order() -> None:
         assert found >= 0, f"`make -n deploy` does not show {step!r} after position {position}:\n{result.stdout}"
         position = found
     assert "-chdir=infra/terraform" in result.stdout
-    assert "-target=module.registry" in result.stdout  # the registry exists before the push
-    assert "-target=module.gke" in result.stdout  # the cluster exists before its providers plan
+    first_apply = next(line for line in result.stdout.splitlines() if "apply -input=false -auto-approve" in line)
+    assert "-target=module.registry" in first_apply  # the registry exists before the push
+    assert "-target=module.gke" in first_apply  # the cluster exists before its providers plan
+    # The nodes' and the function build's service accounts get their roles in the same first apply, and the cluster
+    # waits for them (module.iam's granted_* outputs), instead of the cluster being made before its account may work.
+    assert "-target=module.iam" in first_apply
+    assert "-target=module.services" in first_apply
 
 
 def test_make_plan_uses_the_environment_tfvars() -> None:

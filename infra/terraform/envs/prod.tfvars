@@ -1,4 +1,4 @@
-# Production: protected from destroy, warm function, more runners, alerts routed to the on-call channel.
+# Production: protected from destroy, warm function, more runners, alerts routed to your on-call channel.
 project_id          = "leadengine-prod"
 region              = "europe-west1"
 environment         = "prod"
@@ -6,8 +6,11 @@ firestore_location  = "eur3"
 github_repository   = "leadengine/leadengine"
 deletion_protection = true
 
+# function_invokers and alert_notification_channels are required and deliberately not in this file: they name things
+# that only exist in your organisation (the callers' accounts, the on-call channel's number). Put them in
+# envs/prod.local.tfvars (git-ignored; `make` passes it when it exists) or TF_VAR_function_invokers and
+# TF_VAR_alert_notification_channels; the variables' validations reject placeholders. docs/deploy.md says more.
 # Callers authenticate to Cloud Run (X-Serverless-Authorization) AND with an API key (Authorization).
-function_invokers      = ["serviceAccount:api-gateway@leadengine-prod.iam.gserviceaccount.com"]
 function_min_instances = 1
 function_max_instances = 50
 
@@ -19,6 +22,5 @@ search_provider         = "serper"
 rabbitmq_replicas  = 3
 rabbitmq_resources = { cpu = "2", memory = "4Gi", storage = "50Gi" }
 
-backlog_alert_threshold     = 1000
-alert_notification_channels = ["projects/leadengine-prod/notificationChannels/oncall"]
-log_level                   = "info"
+backlog_alert_threshold = 1000
+log_level               = "info"

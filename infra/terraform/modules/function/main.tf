@@ -10,6 +10,7 @@ locals {
     RABBITMQ_VHOST       = var.settings.rabbitmq_vhost
     GOOGLE_CLOUD_PROJECT = var.project_id
     OUTBOX_GRACE_S       = tostring(var.settings.outbox_grace_s)
+    JOB_MAX_ATTEMPTS     = tostring(var.settings.job_max_attempts) # the relay route's stall recovery caps republishes at it
     FIRESTORE_TIMEOUT_S  = tostring(var.settings.firestore_timeout_s)
     LOG_LEVEL            = var.settings.log_level
   }
@@ -87,7 +88,7 @@ resource "google_cloudfunctions2_function" "this" {
         key        = secret_environment_variables.key
         project_id = var.project_id
         secret     = secret_environment_variables.value
-        version    = "latest"
+        version    = lookup(var.secret_versions, secret_environment_variables.key, "latest")
       }
     }
   }

@@ -113,6 +113,7 @@ variable "settings" {
     rabbitmq_user       = string
     rabbitmq_vhost      = string
     outbox_grace_s      = number
+    job_max_attempts    = number
     firestore_timeout_s = number
     log_level           = string
   })
@@ -129,5 +130,15 @@ variable "secret_env" {
   validation {
     condition     = alltrue([for k in keys(var.secret_env) : can(regex("^[A-Z][A-Z0-9_]*$", k))])
     error_message = "secret_env keys must be upper-case environment variable names."
+  }
+}
+
+variable "secret_versions" {
+  type        = map(string)
+  description = "Environment variable name => pinned Secret Manager version id; the others read \"latest\" at instance start."
+  default     = {}
+  validation {
+    condition     = alltrue([for k, v in var.secret_versions : length(v) > 0])
+    error_message = "secret_versions values must be version ids."
   }
 }

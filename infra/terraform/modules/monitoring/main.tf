@@ -10,20 +10,7 @@ locals {
 }
 
 resource "kubectl_manifest" "rabbitmq_pod_monitoring" {
-  yaml_body = yamlencode({
-    apiVersion = "monitoring.googleapis.com/v1"
-    kind       = "PodMonitoring"
-    metadata   = { name = "rabbitmq-queues", namespace = var.namespace }
-    spec = {
-      selector = { matchLabels = { "app.kubernetes.io/name" = var.cluster_name } }
-      endpoints = [{
-        port     = "prometheus"
-        path     = "/metrics/detailed"
-        params   = { family = ["queue_coarse_metrics"], vhost = [var.vhost] }
-        interval = "30s"
-      }]
-    }
-  })
+  yaml_body = yamlencode(local.manifests["rabbitmq_pod_monitoring"])
 }
 
 resource "google_monitoring_alert_policy" "backlog" {

@@ -1,11 +1,7 @@
 # Cluster add-ons, each from its upstream Helm chart at a pinned version: cert-manager (webhook certificates of the
 # RabbitMQ messaging-topology operator), KEDA (scales the runner from the queue) and External Secrets (copies Secret
-# Manager secrets into Kubernetes Secrets at run time, so their values never pass through Terraform).
-
-locals {
-  eso_namespace = "external-secrets"
-  eso_ksa       = "external-secrets"
-}
+# Manager secrets into Kubernetes Secrets at run time, so their values never pass through Terraform). Their values and
+# the ClusterSecretStore are in manifests.tf.
 
 resource "terraform_data" "cluster" {
   input = var.cluster_id
@@ -20,12 +16,8 @@ resource "helm_release" "cert_manager" {
   create_namespace = true
   atomic           = true
   timeout          = 900
-  values = [yamlencode({
-    crds = { enabled = true }
-    # Autopilot forbids writes to kube-system, cert-manager's default leader-election namespace.
-    global = { leaderElection = { namespace = "cert-manager" } }
-  })]
-  depends_on = [terraform_data.cluster]
+  values           = [yamlencode(local.helm_values["cert_manager"])]
+  depends_on       = [terraform_data.cluster]
 }
 
 resource "helm_release" "keda" {
@@ -37,6 +29,7 @@ resource "helm_release" "keda" {
   create_namespace = true
   atomic           = true
   timeout          = 900
+  values           = [yamlencode(local.helm_values["keda"])]
   depends_on       = [terraform_data.cluster]
 }
 
@@ -49,14 +42,8 @@ resource "helm_release" "external_secrets" {
   create_namespace = true
   atomic           = true
   timeout          = 900
-  values = [yamlencode({
-    installCRDs = true
-    serviceAccount = {
-      name        = local.eso_ksa
-      annotations = { "iam.gke.io/gcp-service-account" = var.external_secrets_gsa_email }
-    }
-  })]
-  depends_on = [terraform_data.cluster]
+  values           = [yamlencode(local.helm_values["external_secrets"])]
+  depends_on       = [terraform_data.cluster]
 }
 
 # The operator's Kubernetes service account acts as its Google service account (Workload Identity), which may read
@@ -68,15 +55,6 @@ resource "google_service_account_iam_member" "external_secrets_wi" {
 }
 
 resource "kubectl_manifest" "cluster_secret_store" {
-  yaml_body = yamlencode({
-    apiVersion = "external-secrets.io/v1"
-    kind       = "ClusterSecretStore"
-    metadata   = { name = "gcp-secret-manager" }
-    spec = {
-      provider = {
-        gcpsm = { projectID = var.project_id } # no auth block: the controller's own Workload Identity
-      }
-    }
-  })
+  yaml_body  = yamlencode(local.manifests["cluster_secret_store"])
   depends_on = [helm_release.external_secrets, google_service_account_iam_member.external_secrets_wi]
 }

@@ -151,3 +151,39 @@ variable "allowed_source_ranges" {
     error_message = "allowed_source_ranges must be CIDR blocks."
   }
 }
+
+variable "dead_letter_queue" {
+  type        = string
+  description = "The dead-letter queue (leadengine.topology.FAILED_JOBS), read back by people: exempt from the delivery limit."
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+$", var.dead_letter_queue))
+    error_message = "dead_letter_queue must be a queue name."
+  }
+}
+
+variable "delivery_limit" {
+  type        = number
+  description = "Quorum queue delivery-limit of the work queue and its retry queues (RabbitMQ 4.x defaults to 20)."
+  validation {
+    condition     = var.delivery_limit >= 1 && floor(var.delivery_limit) == var.delivery_limit
+    error_message = "delivery_limit must be a whole number >= 1."
+  }
+}
+
+variable "password_version" {
+  type        = number
+  description = "The RabbitMQ password's rotation counter: a new value recreates the credentials Secret and the User."
+  validation {
+    condition     = var.password_version >= 1 && floor(var.password_version) == var.password_version
+    error_message = "password_version must be a whole number >= 1."
+  }
+}
+
+variable "password_secret_version" {
+  type        = string
+  description = "Secret Manager version id of the password, so the credentials Secret holds exactly that version."
+  validation {
+    condition     = length(var.password_secret_version) > 0
+    error_message = "password_secret_version must not be empty."
+  }
+}

@@ -109,13 +109,26 @@ variable "settings" {
     search_provider         = string
     search_engine_id        = string
     job_max_attempts        = number
+    job_timeout_s           = number
     runner_shutdown_grace_s = number
     log_level               = string
   })
   description = "Plain settings of contract §2 passed as environment variables."
   validation {
-    condition     = var.settings.runner_shutdown_grace_s >= 1 && var.settings.runner_shutdown_grace_s <= 595
-    error_message = "runner_shutdown_grace_s must leave room under Autopilot's 600 s grace-period cap."
+    # SIGTERM must never cut a job that could still finish in time: the grace covers the longest job. GKE grants up to
+    # one hour of grace to pods drained for a node upgrade; the pod's grace period is this plus 30 s.
+    condition     = var.settings.runner_shutdown_grace_s >= var.settings.job_timeout_s && var.settings.runner_shutdown_grace_s <= 3570
+    error_message = "runner_shutdown_grace_s must be at least job_timeout_s, and at most 3570 s (GKE's one-hour drain grace, less 30 s)."
+  }
+}
+
+variable "secret_versions" {
+  type        = map(string)
+  description = "Environment variable name => pinned Secret Manager version id (the others follow the latest version)."
+  default     = {}
+  validation {
+    condition     = alltrue([for k, v in var.secret_versions : length(v) > 0])
+    error_message = "secret_versions values must be version ids."
   }
 }
 

@@ -27,9 +27,9 @@ variable "labels" {
 
 variable "accessors" {
   type        = map(list(string))
-  description = "Secret key (rabbitmq_password, api_keys, search_api_key, relay_token) => IAM members given secretAccessor on it."
+  description = "Secret key (rabbitmq_password, api_keys, search_api_key, relay_token, webhook_signing_key) => IAM members given secretAccessor on it."
   validation {
-    condition     = alltrue([for k in keys(var.accessors) : contains(["rabbitmq_password", "api_keys", "search_api_key", "relay_token"], k)])
+    condition     = alltrue([for k in keys(var.accessors) : contains(["rabbitmq_password", "api_keys", "search_api_key", "relay_token", "webhook_signing_key"], k)])
     error_message = "accessors keys must be secrets of this module."
   }
 }
@@ -37,7 +37,6 @@ variable "accessors" {
 variable "rabbitmq_password_version" {
   type        = number
   description = "Bump to rotate the generated RabbitMQ password (write-only attributes change only when this does)."
-  default     = 1
   validation {
     condition     = var.rabbitmq_password_version >= 1 && floor(var.rabbitmq_password_version) == var.rabbitmq_password_version
     error_message = "rabbitmq_password_version must be a whole number >= 1."

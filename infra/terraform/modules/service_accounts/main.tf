@@ -77,6 +77,16 @@ resource "google_project_iam_member" "this" {
   member   = google_service_account.this[each.value.account].member
 }
 
+# IAM grants are eventually consistent (Google documents up to a few minutes, usually under one). Whatever runs as one of
+# these accounts right after the first apply (the cluster's nodes, the function's Cloud Build) waits for this, through
+# the granted_* outputs, instead of failing on a role it does not have yet.
+resource "time_sleep" "grants_propagate" {
+  create_duration = "90s"
+  triggers = {
+    bindings = join(",", sort(keys(google_project_iam_member.this)))
+  }
+}
+
 resource "google_service_account_iam_member" "deployer_acts_as" {
   for_each           = toset(local.attached)
   service_account_id = google_service_account.this[each.value].name

@@ -77,6 +77,7 @@ def test_make_run_from_a_fresh_clone_shows_leads_and_ctrl_c_stops_everything(
     match = re.search(r"(\d+) leads on screen", output)
     assert match and int(match.group(1)) >= 5, output
     assert "status=succeeded" in output, output
+    assert re.search(r"webhook job\.finished received at \S+: job \S+ succeeded, .*signature verified", output), output
     assert re.search(r"emails\s+\S+@\S+", output), output
     assert "stopped every process it started" in output, output
     time.sleep(0.5)

@@ -18,11 +18,13 @@ import time
 import uuid
 from typing import Any
 
+from leadengine.settings import Settings
+
 
 class _Context:
     """The handler's context without a runner: leads kept in memory, no cancellation, no time limit."""
 
-    def __init__(self, settings: Any, max_leads: int) -> None:
+    def __init__(self, settings: Settings, max_leads: int) -> None:
         from leadengine.schemas import JobMessage
 
         self.job_id = str(uuid.uuid4())

@@ -19,6 +19,7 @@ import httpcore
 import httpx
 
 from leadengine.netguard import BlockedAddress, Guard
+from leadengine.settings import Settings
 
 MAX_REDIRECTS = 5  # RFC 9309 asks crawlers to follow at least five for robots.txt; pages get the same
 MAX_ADDRESSES = 3
@@ -95,7 +96,7 @@ class Network:
     route: Router | None = None
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Network:
+    def from_settings(cls, settings: Settings) -> Network:
         return cls(Guard(settings.scrape_allow_private_networks, dns_timeout_s=settings.scrape_dns_timeout_s))
 
 
@@ -155,7 +156,7 @@ class SiteSession:
 
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         network: Network,
         deadline: float,
         stop: threading.Event | None = None,

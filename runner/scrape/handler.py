@@ -13,7 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 
 from leadengine.log import get_logger
-from leadengine.schemas import SOURCE_TYPES, Lead
+from leadengine.schemas import Lead
 from leadengine.settings import Settings
 from runner.errors import PermanentJobError, SearchQuotaExhausted, SearchRateLimited
 from runner.handler import JobContext
@@ -40,11 +40,7 @@ def run_job(ctx: JobContext, network: Network) -> list[Lead]:
     """The job with an explicit network (tests route public-looking names to local servers). Returns the
     leads it saved."""
     message, settings = ctx.message, ctx.settings
-    unknown = [source for source in message.source_types if source not in SOURCE_TYPES]
-    if unknown:
-        raise PermanentJobError(
-            f"unknown source type {unknown[0]!r}: use {' or '.join(SOURCE_TYPES)}", code="unknown_source_type"
-        )
+    # Unknown source types never get here: runner/policy.py fails such a job before any attempt.
     problem = credential_problem(settings)
     if problem:
         raise PermanentJobError(problem, code="search_not_configured")

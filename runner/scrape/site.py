@@ -7,9 +7,9 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from leadengine.netguard import BlockedAddress
+from leadengine.settings import Settings
 from runner.scrape.extract import PageFacts, extract
 from runner.scrape.fetch import Blocked, FetchError, Network, SiteSession, origin_of
 from runner.scrape.robots import Robots, fetch_robots
@@ -30,7 +30,7 @@ class SiteReport:
 
 
 def scrape_site(
-    url: str, settings: Any, network: Network, region: str | None, stop: threading.Event | None = None
+    url: str, settings: Settings, network: Network, region: str | None, stop: threading.Event | None = None
 ) -> SiteReport:
     """Read the site of `url` (its home page and up to two contact/about pages)."""
     started = time.monotonic()

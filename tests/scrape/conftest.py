@@ -38,6 +38,8 @@ def make_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[.
             "search_timeout_s": 5.0,
         }
         values.update(overrides)
+        if "search_api_url" in overrides:  # a local fake provider: any key will do, but one is needed
+            values.setdefault("search_api_key", "test-key")
         return load_settings(**values)
 
     return make

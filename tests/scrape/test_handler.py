@@ -180,11 +180,6 @@ def test_cancellation_stops_the_job_at_its_next_checkpoint(demo: Demo, demo_sett
     assert ctx.saved == {}
 
 
-def test_unknown_source_type_fails_permanently(demo_settings: Settings) -> None:
-    with pytest.raises(PermanentJobError) as caught:
-        handle(CollectingContext(demo_settings, source_types=["google", "yellowpages"]))
-    assert caught.value.code == "unknown_source_type" and "yellowpages" in caught.value.message
-
 
 def test_missing_key_fails_permanently_naming_the_setting(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(search_provider="serpapi")

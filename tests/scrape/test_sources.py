@@ -352,13 +352,19 @@ def test_other_client_errors_are_permanent(make_settings: Callable[..., Settings
     assert caught.value.code == "search_rejected" and "SEARCH_ENGINE_ID" in caught.value.message
 
 
-def test_missing_key_is_named_unless_the_endpoint_is_local(make_settings: Callable[..., Settings]) -> None:
+def test_missing_key_is_named_whatever_the_endpoint(make_settings: Callable[..., Settings]) -> None:
     problem = credential_problem(make_settings(search_provider="brave"))
     assert problem is not None and problem.startswith("SEARCH_API_KEY is not set") and "brave" in problem
     cse = credential_problem(make_settings(search_provider="google_cse", search_api_key=KEY))
     assert cse is not None and cse.startswith("SEARCH_ENGINE_ID is not set")
-    assert credential_problem(make_settings(search_api_url="http://127.0.0.1:9/search")) is None
-    assert credential_problem(make_settings(search_api_url="https://proxy.example.com/search")) is not None
+    # A loopback endpoint is no excuse: the demo and the tests pass a key like anyone else.
+    assert (
+        credential_problem(make_settings(search_api_url="http://127.0.0.1:9/search", search_api_key=None)) is not None
+    )
+    assert (
+        credential_problem(make_settings(search_api_url="https://proxy.example.com/search", search_api_key=None))
+        is not None
+    )
     assert credential_problem(make_settings(search_api_key=KEY)) is None
 
 

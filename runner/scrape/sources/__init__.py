@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from leadengine.settings import Settings
 from runner.scrape.sources.base import Provider, SearchResult, credential_problem
 from runner.scrape.sources.brave import Brave
 from runner.scrape.sources.google_cse import GoogleCse
@@ -15,6 +14,6 @@ PROVIDERS: dict[str, type[Provider]] = {"serper": Serper, "brave": Brave, "serpa
 __all__ = ["PROVIDERS", "Provider", "SearchResult", "credential_problem", "provider_for"]
 
 
-def provider_for(settings: Any) -> Provider:
+def provider_for(settings: Settings) -> Provider:
     """The configured provider (SEARCH_PROVIDER), talking to SEARCH_API_URL when set."""
     return PROVIDERS[settings.search_provider](settings)

@@ -7,18 +7,17 @@ error message or a log line."""
 from __future__ import annotations
 
 import enum
-import ipaddress
 import logging
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import httpx
 
 from leadengine.log import get_logger
+from leadengine.settings import Settings
 from runner.errors import PermanentJobError, SearchQuotaExhausted, SearchRateLimited, TransientJobError
 from runner.scrape.fetch import retry_after_s
 
@@ -62,7 +61,7 @@ class Provider:
     # The settings a generic 401/403 points at.
     credential_settings: ClassVar[tuple[str, ...]] = ("SEARCH_API_KEY",)
 
-    def __init__(self, settings: Any, client: httpx.Client | None = None) -> None:
+    def __init__(self, settings: Settings, client: httpx.Client | None = None) -> None:
         self.url = settings.search_api_url or self.endpoint
         self.key = settings.search_api_key.get_secret_value() if settings.search_api_key else ""
         self.engine_id = settings.search_engine_id or ""
@@ -236,25 +235,12 @@ def text_at(data: Any, *path: str) -> str:
     return data if isinstance(data, str) else ""
 
 
-def is_local_url(url: str | None) -> bool:
-    """A SEARCH_API_URL on this machine (the bundled demo, a test server): no key is needed there."""
-    host = (urlsplit(url).hostname or "") if url else ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def credential_problem(settings: Any) -> str | None:
+def credential_problem(settings: Settings) -> str | None:
     """One line naming the missing setting, or None. The runner can call this at start-up; the handler
     calls it at the start of each job (a job then fails permanently instead of retrying in vain)."""
-    if is_local_url(settings.search_api_url):
-        return None
     provider = settings.search_provider
     if settings.search_api_key is None or not settings.search_api_key.get_secret_value():
-        return f"SEARCH_API_KEY is not set: the {provider} search provider needs it (or set SEARCH_API_URL to a local demo)"
+        return f"SEARCH_API_KEY is not set: the {provider} search provider needs it (`make run` sets a demo key for its bundled demo)"
     if provider == "google_cse" and not settings.search_engine_id:
         return "SEARCH_ENGINE_ID is not set: the google_cse search provider needs it (the engine's cx)"
     return None

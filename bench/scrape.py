@@ -53,7 +53,9 @@ def _job(search_url: str, max_leads: int, overrides: dict[str, Any], out: Any) -
     from runner.scrape.handler import handle
 
     configure("warning")  # the per-site log lines would only slow the measurement down
-    settings = load_settings(search_api_url=search_url, scrape_allow_private_networks=True, **overrides)
+    settings = load_settings(
+        search_api_url=search_url, search_api_key="bench-key", scrape_allow_private_networks=True, **overrides
+    )
     ctx = _Context(settings, max_leads)
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()

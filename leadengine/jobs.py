@@ -247,6 +247,10 @@ class Job(_Part):
     outbox_due_at: datetime | None = None
     published_at: datetime | None = None
     created_by: str | None = None
+    # The webhook delivery (§7), from the final status on; `webhook_due_at` mirrors its next_attempt_at at the
+    # top level (null when nothing is due), for the worker's query, as `outbox_due_at` does for the outbox.
+    webhook: WebhookDelivery | None = None
+    webhook_due_at: datetime | None = None
     republishes: int = 0  # how often stall recovery published a lost message of this job again (§9)
     # The webhook delivery (§7), from the final status on; `webhook_due_at` mirrors its next_attempt_at at the
     # top level (null when nothing is due), for the worker's query, as `outbox_due_at` does for the outbox.
@@ -326,6 +330,9 @@ class Job(_Part):
             # Every final transition (settled, closed, a queued job's cancel) records the pending webhook
             # delivery in the very write that stores the final status (§7, the outbox pattern).
             changed = changed.with_webhook_pending(changed.finished_at or changed.updated_at or utcnow())
+        elif self.finished and not changed.finished and changed.webhook_due_at is not None:
+            # An operator's replay: nothing is sent about a job that is not finished; it notifies when it is again.
+            changed = changed.model_copy(update={"webhook_due_at": None})
         return changed
 
     def with_webhook_pending(self, now: datetime) -> Self:

@@ -104,7 +104,7 @@ def claim(owner: str, now: datetime, delays: tuple[int, ...], lease_s: float = L
     finished, or taken by another sender meanwhile). An attempt whose sender died is counted as failed first."""
 
     def decide(job: Job | None) -> Change[Ticket | None]:
-        if job is None or job.webhook is None or not job.webhook.due(now):
+        if job is None or job.webhook is None or not job.finished or not job.webhook.due(now):
             return Change(None)
         delivery = job.webhook
         if delivery.lease is not None:  # claimed, never ended, and its lease has run out

@@ -81,6 +81,15 @@ def test_a_job_finishing_again_after_a_replay_keeps_its_delivery_id() -> None:
     assert again.webhook is not None and again.webhook.delivery_id == first.webhook.delivery_id
 
 
+def test_a_replayed_job_sends_nothing_until_it_finishes_again() -> None:
+    pending = _job().cancel_requested_by_user(NOW)
+    replayed = pending.replayed("operator", NOW)
+    assert replayed.webhook_due_at is None
+    assert webhooks.claim("relay-a", NOW, DELAYS)(replayed).result is None
+    again = replayed.cancel_requested_by_user(NOW)
+    assert again.webhook_due_at == NOW and webhooks.claim("relay-a", NOW, DELAYS)(again).result is not None
+
+
 def test_the_delivery_survives_a_round_trip_through_the_document() -> None:
     job = _job().cancel_requested_by_user(NOW)
     assert Job.from_document(job.to_document()) == job

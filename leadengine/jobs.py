@@ -247,10 +247,6 @@ class Job(_Part):
     outbox_due_at: datetime | None = None
     published_at: datetime | None = None
     created_by: str | None = None
-    # The webhook delivery (§7), from the final status on; `webhook_due_at` mirrors its next_attempt_at at the
-    # top level (null when nothing is due), for the worker's query, as `outbox_due_at` does for the outbox.
-    webhook: WebhookDelivery | None = None
-    webhook_due_at: datetime | None = None
     republishes: int = 0  # how often stall recovery published a lost message of this job again (§9)
     # The webhook delivery (§7), from the final status on; `webhook_due_at` mirrors its next_attempt_at at the
     # top level (null when nothing is due), for the worker's query, as `outbox_due_at` does for the outbox.

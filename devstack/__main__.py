@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 
@@ -215,31 +215,44 @@ def start_demo(stack: Stack, env: dict[str, str]) -> None:
     env.setdefault("SCRAPE_ALLOW_PRIVATE_NETWORKS", "true")
 
 
-class ProgressLines:
-    """The runners' `job_progress` log events for one job, as short lines (which step the scrape is at)."""
+PHASES = {"queued": "waiting for a runner", "searching": "searching", "reading_sites": "reading sites",
+          "finished": "finished"}  # fmt: skip
 
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
-        self.offsets: dict[Path, int] = {}
 
-    def new(self) -> list[str]:
-        lines = []
-        for path in sorted(LOG_DIR.glob("runner-*.log")):
-            with open(path, "rb") as log:
-                log.seek(self.offsets.get(path, 0))
-                chunk = log.read()
-            complete = chunk[: chunk.rfind(b"\n") + 1]
-            self.offsets[path] = self.offsets.get(path, 0) + len(complete)
-            for raw in complete.splitlines():
-                try:
-                    event = json.loads(raw)
-                except ValueError:
-                    continue
-                if event.get("event") == "job_progress" and event.get("job_id") == self.job_id:
-                    skip = {"event", "job_id", "level", "timestamp", "step", "logger"}
-                    details = " ".join(f"{k}={v}" for k, v in event.items() if k not in skip)
-                    lines.append(f"  {path.stem}: {event.get('step')} {details}")
-        return lines
+def progress_text(job: dict[str, Any]) -> str:
+    """The job's progress as GET /api/v1/jobs/<id> shows it, in a line: status, phase, sites read, leads found."""
+    progress = job["progress"]
+    done, total = progress["sites_done"], progress["sites_total"]
+    width = 20
+    filled = width * done // total if total else 0
+    retry = f" (attempt {job['attempts']})" if job["attempts"] > 1 else ""
+    return (
+        f"{job['status']}{retry}: {PHASES.get(progress['phase'], progress['phase'])} "
+        f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} sites read, {progress['leads_found']} leads found"
+    )
+
+
+class ProgressLine:
+    """One line that updates in place on a terminal (a new line per change when the output is a file or a pipe)."""
+
+    def __init__(self, stream: TextIO = sys.stdout) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.shown = ""
+
+    def update(self, text: str) -> None:
+        if text == self.shown:
+            return
+        self.shown = text
+        # \r and "erase to the end of the line" redraw it in place.
+        self.stream.write(f"\r\033[K[make run] {text}" if self.tty else f"[make run] {text}\n")
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.tty and self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+        self.shown = ""
 
 
 def show_leads(client: httpx.Client, job_id: str) -> int:
@@ -272,23 +285,21 @@ def submit_and_follow(
             raise SystemExit(f"[make run] the function answered {response.status_code}: {response.text}")
         job_id = response.json()["job_id"]
         say(f"job {job_id} accepted (202); following it")
-        last, deadline = None, time.monotonic() + timeout
-        progress = ProgressLines(job_id)
+        deadline = time.monotonic() + timeout
+        line = ProgressLine()  # from the API, as a user would follow a job (not from the runners' logs)
         while True:
             stack.check_alive()
-            for line in progress.new():
-                say(line)
             job = client.get(f"/api/v1/jobs/{job_id}").json()
-            state = (job["status"], job["attempts"], job["lead_count"])
-            if state != last:
-                say(f"status={job['status']} attempts={job['attempts']} leads={job['lead_count']}")
-                last = state
+            line.update(progress_text(job))
             if job["status"] in {"succeeded", "failed", "cancelled"}:
                 break
             if time.monotonic() > deadline:
+                line.end()
                 say(f"the job is still {job['status']} after {timeout:.0f}s; it keeps running in the background")
                 return
             time.sleep(0.5)
+        line.end()
+        say(f"status={job['status']} attempts={job['attempts']} leads={job['lead_count']}")
         if job["error"]:
             say(f"error: {job['error']['code']}: {job['error']['message']}")
         if inbox is not None:
@@ -297,6 +308,9 @@ def submit_and_follow(
         say(f"leads of job {job_id}:")
         total = show_leads(client, job_id)
         say(f"{total} leads on screen")
+        auth = f"-H 'Authorization: Bearer {api_key}'"
+        say(f"your jobs:        curl {auth} '{base_url}/api/v1/jobs?limit=20'")
+        say(f"export the leads: curl {auth} -OJ '{base_url}/api/v1/jobs/{job_id}/leads/export?format=csv'")
 
 
 def _interrupt(*_: object) -> None:

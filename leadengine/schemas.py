@@ -143,10 +143,10 @@ class JobMessage(BaseModel):
     source_types: list[Annotated[str, StringConstraints(max_length=50)]] = Field(
         default_factory=lambda: ["google"], max_length=10
     )
-    search_query: str | None = Field(None, max_length=256)
+    search_query: str | None = Field(default=None, max_length=256)
     filters: (
         dict[Annotated[str, StringConstraints(max_length=50)], Annotated[str, StringConstraints(max_length=50)]] | None
-    ) = Field(None, max_length=10)
+    ) = Field(default=None, max_length=10)
     max_leads: int = Field(DEFAULT_MAX_LEADS, ge=1, le=500)
 
     @field_validator("job_id")

@@ -22,6 +22,7 @@ from leadengine import topology
 from leadengine.errors import PublishFailed
 from leadengine.log import get_logger
 from leadengine.publisher import Publisher
+from leadengine.settings import Settings
 from runner import metrics, policy
 from runner.processing import JobProcessor, Settlement
 
@@ -64,7 +65,7 @@ class Delivery:
 class Consumer:
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         processor: JobProcessor,
         *,
         exit_when_idle: float | None = None,

@@ -177,8 +177,12 @@ def publish_held(store: JobStore, publisher: Publisher, user_id: str) -> int:
         if not store.take_place(user_id, job.job_id):
             break
         released = store.change_job(job.job_id, release_held(job.job_id))
-        if released is None:  # cancelled (or published by another process) meanwhile
-            store.free_places(user_id, job.job_id)
+        if released is None:  # not held any more: cancelled, or released by another process meanwhile
+            current = store.find_job(job.job_id)
+            # Only a finished job's place goes back: a job another process released runs with this very place
+            # (freeing it would let the user's next held job take it, and leave this one `capped`; found by the soak).
+            if current is None or current.finished:
+                store.free_places(user_id, job.job_id)
             continue
         published += publish_or_defer(store, publisher, released)  # a failed publish stays marked for the relay
         log.info("held_job_released", job_id=job.job_id, user_id=user_id)

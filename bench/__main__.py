@@ -5,7 +5,7 @@ from __future__ import annotations
 import runpy
 import sys
 
-BENCHMARKS = ("bench.enqueue", "bench.runner", "bench.scrape", "bench.quality")
+BENCHMARKS = ("bench.enqueue", "bench.runner", "bench.scrape", "bench.quality", "bench.fairness")
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpcore
 import httpx
@@ -277,6 +277,9 @@ def _read_a_little(response: httpx.Response) -> None:
 # --- the worker ---------------------------------------------------------------------------------------------
 
 
+AttemptResult = Literal["delivered", "retrying", "failed", "skipped"]
+
+
 @dataclass
 class DeliveryCounts:
     delivered: int = 0
@@ -320,10 +323,14 @@ class Deliverer:
                 futures = [self._pool.submit(self._attempt, job.job_id) for job in due]
                 done, _ = wait_for_futures(futures, timeout=ROUND_TIMEOUT_S)
                 for future in done:
+                    result: AttemptResult
                     try:
                         result = future.result()
-                    except DependencyUnavailable as e:
+                    except DependencyUnavailable as e:  # the lease runs out; the attempt is taken over later
                         log.warning("webhook_attempt_unrecorded", error=str(e)[:200])
+                        result = "skipped"
+                    except Exception:
+                        log.exception("webhook_attempt_unrecorded")
                         result = "skipped"
                     setattr(counts, result, getattr(counts, result) + 1)
                 if len(due) < POOL_SIZE or time.monotonic() > deadline or len(done) < len(futures):
@@ -336,7 +343,7 @@ class Deliverer:
         """`deliver_due` on a thread of its own, for a caller with other work meanwhile (the relay route)."""
         return self._passes.submit(self.deliver_due)
 
-    def _attempt(self, job_id: str) -> str:
+    def _attempt(self, job_id: str) -> AttemptResult:
         """Claim the job's due attempt, send it, record how it went; which count it adds to."""
         try:
             ticket = self.store.change_job(job_id, claim(self.owner, utcnow(), self._delays))
@@ -352,8 +359,13 @@ class Deliverer:
             "LeadEngine-Delivery": ticket.delivery_id,
             "LeadEngine-Signature": signature(user_secret(self._key, ticket.user_id), ticket.body, t),
         }
-        outcome = send(ticket.url, ticket.body, headers, allow_private=self.settings.scrape_allow_private_networks,
-                       dns_timeout_s=self.settings.scrape_dns_timeout_s)  # fmt: skip
+        try:
+            outcome = send(ticket.url, ticket.body, headers,
+                           allow_private=self.settings.scrape_allow_private_networks,
+                           dns_timeout_s=self.settings.scrape_dns_timeout_s)  # fmt: skip
+        except Exception as e:  # a bug or a library surprise is a failed attempt, not a lease left to run out
+            log.exception("webhook_attempt_crashed", job_id=job_id, delivery_id=ticket.delivery_id)
+            outcome = Outcome(f"cannot deliver: {type(e).__name__}")
         ended = self.store.change_job(job_id, record(ticket, outcome, utcnow(), self._delays))
         fields = {"job_id": job_id, "delivery_id": ticket.delivery_id, "attempt": ticket.attempt}
         if ended is None:

@@ -15,10 +15,9 @@ from selectolax.lexbor import LexborNode as Node
 from leadengine.netguard import parse_ip_literal
 from runner.scrape import emails, names, phones, structured
 from runner.scrape.domains import domain_label, registered_domain, related_domains
-from runner.scrape.fetch import origin_of
 from runner.scrape.names import clean_title
 
-__all__ = ["PageFacts", "clean_title", "contact_links", "extract"]
+__all__ = ["PageFacts", "clean_title", "contact_links", "extract", "same_site"]
 
 MAX_TEXT_CHARS = 200_000  # the phone matcher is slow on huge texts; company details sit near the top or foot
 MAX_DESCRIPTION_CHARS = 500
@@ -231,14 +230,13 @@ def _host_in(link: str, hosts: tuple[str, ...]) -> bool:
 
 
 def contact_links(anchors: list[tuple[Node, str]], page_url: str, limit: int = 2) -> list[str]:
-    """Up to `limit` same-origin links that look like contact or about pages, a contact page first
+    """Up to `limit` links on the same site that look like contact or about pages, a contact page first
     (`/contact-us/`, "Get in touch", "Kontakt", "Impressum", a `/?page_id=27` page whose link says so)."""
-    origin = origin_of(page_url)
     here = _without_fragment(page_url)
     contact: list[str] = []
     about: list[str] = []
     for node, link in anchors:
-        if urlsplit(link).scheme not in ("http", "https") or origin_of(link) != origin:
+        if not same_site(link, page_url):
             continue
         link = _without_fragment(link)
         parts = urlsplit(link)
@@ -254,6 +252,24 @@ def contact_links(anchors: list[tuple[Node, str]], page_url: str, limit: int = 2
     picked = contact[:1] + about[:1]
     picked += [link for link in contact[1:] + about[1:] if link not in picked]
     return _unique(picked)[:limit]
+
+
+def same_site(url: str, other: str) -> bool:
+    """Two http(s) URLs of one website: the same host and port but for a leading `www.` and the scheme (a
+    page served on `acme.com` that links its contact page as `https://www.acme.com/contact`)."""
+
+    def site(value: str) -> tuple[str, int | None] | None:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return None
+        port = parts.port if parts.port not in (None, 80, 443) else None
+        return parts.hostname.lower().removeprefix("www."), port
+
+    try:
+        mine = site(url)
+        return mine is not None and mine == site(other)
+    except ValueError:
+        return False
 
 
 def _without_fragment(url: str) -> str:

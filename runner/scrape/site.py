@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from leadengine.netguard import BlockedAddress
 from leadengine.settings import Settings
-from runner.scrape.extract import PageFacts, extract
+from runner.scrape.extract import PageFacts, extract, same_site
 from runner.scrape.fetch import Blocked, FetchError, Network, SiteSession, origin_of
 from runner.scrape.robots import Robots, fetch_robots
 
@@ -97,7 +97,7 @@ def _read_site(session: SiteSession, origin: str, region: str | None, report: Si
             extra = session.get(link, allowed=book.allows)
         except FetchError:
             continue  # a missing, refused or disallowed contact page still leaves the home page's facts
-        if origin_of(extra.url) != final_origin:
+        if not same_site(extra.url, page.url):
             continue  # redirected off the site: not this site's page
         report.pages.append(extra.url)
         merged = _merge(merged, extract(extra.text(), extra.url, region))

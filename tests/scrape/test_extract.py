@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.scrape.extract import clean_title, extract
+from runner.scrape.extract import clean_title, extract, same_site
 from runner.scrape.geography import region_for_geography
 
 MODERN = """<!doctype html><html lang="en-AU"><head><meta charset="utf-8">
@@ -339,3 +339,12 @@ def test_a_tagline_in_og_site_name_is_cut_off() -> None:
     assert extract(html, "https://harbourplumbing.com.au/", "AU").company_name == "Harbour Plumbing"
     html = '<meta property="og:site_name" content="Harbourline — Workflow automation"><title>Home</title>'
     assert extract(html, "http://127.0.0.1:8000/", "AU").company_name == "Harbourline"
+
+
+def test_contact_page_linked_on_the_www_host_of_the_same_site() -> None:
+    html = '<a href="http://www.hawthorn.com.au/contact/">Contact</a><a href="https://shop.hawthorn.com.au/about">About</a>'
+    assert extract(html, "http://hawthorn.com.au/", "AU").contact_links == ["http://www.hawthorn.com.au/contact/"]
+    assert same_site("https://www.acme.com/contact", "http://acme.com/")
+    assert not same_site("http://acme.com:8080/", "http://acme.com/") and not same_site(
+        "mailto:a@acme.com", "http://acme.com/"
+    )

@@ -36,6 +36,7 @@ class Site:
     linkedin_result: tuple[str, str] | None = None  # (url, title) when the linkedin source finds it
     notes: str = ""
     extra_results: tuple[str, ...] = field(default=())  # more search-result URLs on the site (deep links)
+    aliases: tuple[str, ...] = field(default=())  # other host names serving the same pages ("www." or not)
 
     @property
     def home(self) -> str:
@@ -69,6 +70,7 @@ def _site(directory: Path) -> Site:
         linkedin_result=(linkedin["url"], linkedin["title"]) if linkedin else None,
         notes=meta.get("notes", ""),
         extra_results=tuple(meta.get("extra_results", ())),
+        aliases=tuple(meta.get("aliases", ())),
     )
 
 

@@ -38,7 +38,7 @@ def _host(hit: Hit) -> str:
 
 
 def site_app(sites: tuple[Site, ...]) -> Any:
-    by_host = {site.domain: site for site in sites}
+    by_host = {host: site for site in sites for host in (site.domain, *site.aliases)}
 
     def app(r: Responder, hit: Hit) -> None:
         site = by_host.get(_host(hit))
@@ -55,7 +55,7 @@ def site_app(sites: tuple[Site, ...]) -> Any:
 
 @contextmanager
 def corpus_network(sites: tuple[Site, ...]) -> Iterator[Network]:
-    names = {site.domain for site in sites}
+    names = {host for site in sites for host in (site.domain, *site.aliases)}
 
     def resolve(host: str) -> list[str]:
         if host not in names:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import runpy
 import sys
 
-BENCHMARKS = ("bench.enqueue", "bench.runner", "bench.scrape", "bench.quality", "bench.fairness")
+BENCHMARKS = ("bench.enqueue", "bench.runner", "bench.scrape", "bench.quality", "bench.fairness", "bench.soak")
 
 
 def main() -> None:

@@ -8,16 +8,20 @@ import codecs
 import csv
 import io
 import json
+import signal
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from leadengine.schemas import Lead, lead_id_for
 from leadengine.settings import load_settings
 from leadengine.store import JobStore
 from tests.enqueue.conftest import VALID, Users
+from tests.support import services
 from tests.support.jobs import force
 
 HEADER = "lead_id,company_name,website,domain,emails,phones,linkedin_url,description,sources,source_urls,found_at"
@@ -204,3 +208,42 @@ def test_exporting_5000_leads_takes_no_more_memory_than_exporting_50(server, use
         # the peak stays within a few MiB of the 50-lead export's.
         assert large_peak - small_peak < 3 * 1024, (fmt, small_peak, large_peak, large_bytes)
         print(f"{fmt}: peak RSS growth {small_peak} KiB for 50 leads, {large_peak} KiB for 5000 ({large_bytes} bytes)")
+
+
+# --- Firestore away ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def paused_emulator(log_dir: Path) -> Iterator[services.Emulator]:
+    """A Firestore emulator of this test alone; the test freezes it (SIGSTOP) to make Firestore unresponsive."""
+    emulator = services.Emulator(log_dir)
+    yield emulator
+    emulator.process.signal(signal.SIGCONT)
+    emulator.stop()
+
+
+def test_firestore_away_is_503_at_the_start_and_a_cut_download_mid_stream(
+    function_env, function_factory, users: Users, paused_emulator: services.Emulator, monkeypatch
+) -> None:
+    _, url = function_factory(function_env, FIRESTORE_EMULATOR_HOST=paused_emulator.host, FIRESTORE_TIMEOUT_S="1")
+    headers = users.auth(users.alice)
+    job_id = httpx.post(f"{url}/api/v1/jobs/scrape", json=VALID, headers=headers, timeout=30).json()["job_id"]
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", paused_emulator.host)
+    store = JobStore(load_settings(firestore_timeout_s=60))
+    for start in range(0, 3000, 250):
+        store.write_leads(job_id, leads(job_id, 250, start))
+    export = f"{url}/api/v1/jobs/{job_id}/leads/export"
+    # Mid-stream: the first page was read before the 200; Firestore freezes right after it. The download must end
+    # as an incomplete transfer, never as a file that looks whole.
+    received = b""
+    with pytest.raises(httpx.RemoteProtocolError), httpx.stream("GET", export, headers=headers, timeout=60) as stream:
+        assert stream.status_code == 200
+        paused_emulator.process.signal(signal.SIGSTOP)
+        for chunk in stream.iter_bytes():
+            received += chunk
+    assert 0 < received.count(b"\r\n") - 1 < 3000
+    # At the start: the listing and the export answer 503 with Retry-After.
+    for path in ("/api/v1/jobs", f"/api/v1/jobs/{job_id}/leads/export?format=jsonl"):
+        answer = httpx.get(f"{url}{path}", headers=headers, timeout=30)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (503, "service_unavailable"), path
+        assert int(answer.headers["Retry-After"]) > 0

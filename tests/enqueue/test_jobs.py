@@ -28,6 +28,7 @@ def test_get_job_shows_every_field_of_the_contract(client, users: Users) -> None
     assert (job["job_id"], job["user_id"], job["status"]) == (job_id, users.alice, "queued")
     assert (job["attempts"], job["lead_count"], job["error"]) == (0, 0, None)
     assert (job["started_at"], job["finished_at"]) == (None, None)
+    assert job["progress"] == {"phase": "queued", "sites_total": 0, "sites_done": 0, "leads_found": 0}
     assert RFC3339.match(job["created_at"]) and RFC3339.match(job["updated_at"])
     assert job["request"] == {
         "industry": "SaaS", "geography": "Sydney, Australia", "keywords": ["B2B"], "source_types": ["google"],

@@ -3,8 +3,9 @@
 
     .venv/bin/python -m bench.fairness
 
-User A queues 200 jobs of 0.3 s, then user B queues 5. Printed for each of B's jobs: how many of A's jobs started
-after B's submit and before it, and how long it waited; then when B's last job was done. The peer is the same run
+User A queues 200 jobs of 0.3 s (8 connections at once), then user B queues 5. Printed: A's backlog when B
+submitted (A's jobs not started yet); for each of B's jobs, how many of A's jobs started after B's submit and before
+it, and how long it waited; and when B's last job was done. The peer is the same run
 with USER_MAX_RUNNING_JOBS=1000, which publishes every job at once: the plain FIFO order that fair share replaces.
 Each run gets a fresh emulator and vhost. About a minute.
 """
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +34,7 @@ JOB_S = 0.3
 FAIR_CAP = 4  # the contract's default USER_MAX_RUNNING_JOBS
 FIFO_CAP = 1000  # more than A's backlog: every job goes to the broker at once
 RUN_TIMEOUT_S = 180.0
+SUBMITTERS = 8
 
 
 def work(ctx: object) -> None:
@@ -43,6 +46,7 @@ def work(ctx: object) -> None:
 @dataclass
 class Run:
     label: str
+    backlog: int  # A's jobs not yet started when B submitted
     overtaken_by: list[int]  # per B job: A's jobs that started after B's submit and before it
     waits_s: list[float]  # per B job: from B's submit to its start
     b_done_s: float  # from B's submit until B's last job finished
@@ -50,7 +54,8 @@ class Run:
     def line(self) -> str:
         overtaken = " ".join(f"{n:>3}" for n in self.overtaken_by)
         waits = " ".join(f"{w:5.1f}" for w in self.waits_s)
-        return f"{self.label:<24} A started before B's: {overtaken}   B waited (s): {waits}   B done {self.b_done_s:5.1f} s"
+        return (f"{self.label:<20} A's backlog {self.backlog:>3}   A started before B's: {overtaken}   "
+                f"B waited (s): {waits}   B done {self.b_done_s:5.1f} s")  # fmt: skip
 
 
 class Pipeline:
@@ -115,8 +120,11 @@ class Pipeline:
 def measure(label: str, cap: int, log_dir: Path) -> Run:
     pipeline = Pipeline(cap, log_dir)
     try:
-        with httpx.Client(timeout=30) as client:
-            a_ids = pipeline.submit(client, "bench-key-a", A_JOBS)
+        with httpx.Client(timeout=30) as client, ThreadPoolExecutor(SUBMITTERS) as pool:
+            # A's backlog goes in quickly (several connections), so that it is there when B submits.
+            shares = [A_JOBS // SUBMITTERS + (n < A_JOBS % SUBMITTERS) for n in range(SUBMITTERS)]
+            a_ids = [job_id for ids in pool.map(lambda n: pipeline.submit(client, "bench-key-a", n), shares)
+                     for job_id in ids]  # fmt: skip
             b_submitted = datetime.now().astimezone()
             b_ids = pipeline.submit(client, "bench-key-b", B_JOBS)
         deadline = time.monotonic() + RUN_TIMEOUT_S
@@ -126,13 +134,14 @@ def measure(label: str, cap: int, log_dir: Path) -> Run:
             time.sleep(0.2)
         b_jobs = sorted(pipeline.jobs(b_ids), key=lambda job: job.started_at or job.created_at)
         a_starts = [job.started_at for job in pipeline.jobs(a_ids) if job.started_at is not None]
+        backlog = sum(1 for start in a_starts if start > b_submitted) + (A_JOBS - len(a_starts))
         overtaken, waits = [], []
         for job in b_jobs:
             assert job.started_at is not None
             overtaken.append(sum(1 for start in a_starts if b_submitted < start < job.started_at))
             waits.append((job.started_at - b_submitted).total_seconds())
         done = max((job.finished_at for job in b_jobs if job.finished_at is not None), default=b_submitted)
-        return Run(label, overtaken, waits, (done - b_submitted).total_seconds())
+        return Run(label, backlog, overtaken, waits, (done - b_submitted).total_seconds())
     finally:
         pipeline.close()
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import runpy
 import sys
 
-BENCHMARKS = ("bench.enqueue", "bench.runner", "bench.scrape", "bench.quality", "bench.fairness", "bench.soak")
+BENCHMARKS = (
+    "bench.enqueue", "bench.runner", "bench.scrape", "bench.quality", "bench.fairness", "bench.soak", "bench.export",
+)  # fmt: skip
 
 
 def main() -> None:

@@ -50,6 +50,11 @@ class _Lane:
     def __init__(self, parameters: pika.ConnectionParameters) -> None:
         self._parameters = parameters
         self._idle_poll_s = max(0.5, parameters.heartbeat / 2) if parameters.heartbeat else 5.0
+        # A connection whose heartbeats went unserviced this long (the process got no CPU, as an idle Cloud
+        # Functions instance does not) may have been dropped without a word by the broker or a NAT on the way:
+        # a fresh one costs a handshake, a dead one the whole publish timeout.
+        self._stale_after_s = float(parameters.heartbeat or 60)
+        self._alive_at = time.monotonic()
         self._work: queue.SimpleQueue[tuple[Envelope, Future[None]] | None] = queue.SimpleQueue()
         self._connection: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
@@ -93,6 +98,8 @@ class _Lane:
                 future.set_result(None)
 
     def _publish(self, envelope: Envelope) -> None:
+        if self._connection is not None and time.monotonic() - self._alive_at > self._stale_after_s:
+            self._close()
         channel = self._open()
         channel.basic_publish(
             exchange=envelope.exchange,
@@ -101,6 +108,7 @@ class _Lane:
             properties=envelope.properties,
             mandatory=True,
         )
+        self._alive_at = time.monotonic()
 
     def _open(self) -> BlockingChannel:
         if self._channel is not None and self._channel.is_open:
@@ -116,6 +124,7 @@ class _Lane:
                 connection.close()
             raise
         self._connection, self._channel = connection, channel
+        self._alive_at = time.monotonic()
         return channel
 
     def _keep_alive(self) -> None:
@@ -127,6 +136,8 @@ class _Lane:
             self._connection.process_data_events(time_limit=0)
         except Exception:
             self._close()
+            return
+        self._alive_at = time.monotonic()
 
     def _close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None

@@ -29,8 +29,8 @@ class _ReadEarlier(JobStore):
     """Another process's store, whose list of held jobs was read a moment before the first process released one
     (the same Firestore; only that one answer is from earlier)."""
 
-    def __init__(self, store: JobStore, held: list[Job]) -> None:
-        super().__init__(store._settings, client=store.client)
+    def __init__(self, settings: Settings, store: JobStore, held: list[Job]) -> None:
+        super().__init__(settings, client=store.client)
         self._held = held
 
     def held_jobs(self, user_id: str, limit: int | None = None) -> list[Job]:
@@ -45,7 +45,9 @@ def test_a_held_job_released_by_another_process_keeps_its_place(settings: Settin
     publisher = Publisher(settings)
     try:
         assert outbox.publish_held(store, publisher, user) == 1  # the relay: the first job, with the one place
-        assert outbox.publish_held(_ReadEarlier(store, earlier), publisher, user) == 0  # a runner, a moment late
+        assert (
+            outbox.publish_held(_ReadEarlier(settings, store, earlier), publisher, user) == 0
+        )  # a runner, a moment late
         assert outbox.publish_held(store, publisher, user) == 0  # the relay's next pass: no place is free
     finally:
         publisher.close()

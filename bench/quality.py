@@ -1,4 +1,4 @@
-"""Lead-quality benchmark: the corpus of realistic company sites (tests/scrape/corpus) read by the real job
+"""Lead-quality benchmark: the corpus of realistic company sites (tests/runner/scrape/corpus) read by the real job
 (search, site reading, extraction, lead building), scored against its hand-written ground truth. Prints
 precision and recall per field (emails, phones, names, LinkedIn) and what each site's lead got wrong.
 
@@ -18,9 +18,9 @@ def main() -> None:
         os.environ.pop(name, None)
 
     from leadengine.log import configure
-    from tests.scrape.corpus import load_corpus
-    from tests.scrape.corpus.score import report, score
-    from tests.scrape.corpus.web import run_corpus
+    from tests.runner.scrape.corpus import load_corpus
+    from tests.runner.scrape.corpus.score import report, score
+    from tests.runner.scrape.corpus.web import run_corpus
 
     configure("warning")  # one line per site read would bury the figures
     sites = load_corpus()

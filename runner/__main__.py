@@ -17,7 +17,7 @@ from leadengine.store import JobStore
 from runner import metrics
 from runner.consumer import Consumer
 from runner.errors import HandlerNotFound
-from runner.handler import load_handler
+from runner.handler_api import load_handler
 from runner.processing import JobProcessor
 from runner.scrape.sources import credential_problem
 

@@ -23,7 +23,7 @@ from leadengine.store import JobStore
 from runner import metrics, policy
 from runner.context import RunContext
 from runner.errors import AttemptInterrupted, PermanentJobError
-from runner.handler import JobHandler
+from runner.handler_api import JobHandler
 from runner.lifecycle import Lifecycle
 
 log = get_logger(__name__)

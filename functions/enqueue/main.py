@@ -9,6 +9,7 @@ import hmac
 import threading
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -141,6 +142,10 @@ def healthz(request: flask.Request) -> flask.Response:
     return http_errors.json_response(200, {"status": "ok"})
 
 
+# Reads a request makes at once (the store's calls are bounded, so a slow Firestore holds a thread no longer).
+_reads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="submit-read")
+
+
 def submit(request: flask.Request) -> flask.Response:
     """POST /api/v1/jobs/scrape: validate, write the job with its outbox mark, publish, answer 202."""
     user_id = api_keys.authenticate(request)
@@ -157,8 +162,11 @@ def submit(request: flask.Request) -> flask.Response:
 
     store = job_store()
     request_fields = JobRequest.model_validate(scrape.job_request())
+    # The quota's count and the held check are independent reads: both at once, one round trip of latency.
+    active = _reads.submit(store.count_active_jobs, user_id)
+    held_before = _reads.submit(store.held_jobs, user_id, 1)
     # The quota (§8), after the schema and ownership checks (§3 order); a replay of an accepted job is still 202.
-    if not fairshare.quota_allows(store.count_active_jobs(user_id), settings.user_max_active_jobs):
+    if not fairshare.quota_allows(active.result(), settings.user_max_active_jobs):
         earlier = store.find_idempotent_job(user_id, key, request_fields.model_dump()) if key is not None else None
         if earlier is None:
             limit = settings.user_max_active_jobs
@@ -168,7 +176,7 @@ def submit(request: flask.Request) -> flask.Response:
     draft = new_job(str(uuid.uuid4()), user_id, request_fields, utcnow())
     # Fair share (§8): the job goes to the broker now only with one of its user's places, and only when no earlier
     # job of the user is held back (a place that comes free is the oldest held job's); else it is held, queued.
-    placed = not store.held_jobs(user_id, limit=1) and store.take_place(user_id, draft.job_id)
+    placed = not held_before.result() and store.take_place(user_id, draft.job_id)
     if not placed:
         draft = draft.held_back(draft.created_at)
     try:

@@ -16,7 +16,7 @@ from leadengine.log import get_logger
 from leadengine.schemas import Lead
 from leadengine.settings import Settings
 from runner.errors import PermanentJobError, SearchQuotaExhausted, SearchRateLimited
-from runner.handler import JobContext
+from runner.handler_api import JobContext
 from runner.scrape import filters
 from runner.scrape.fetch import Network
 from runner.scrape.geography import region_for_geography

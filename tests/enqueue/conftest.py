@@ -65,7 +65,7 @@ def function_env(
         "API_KEYS": json.dumps(users.keys),
         # Nothing consumes here, and these tests expect a message for every accepted job and a 202 for every valid
         # POST: fair share's cap and quota (§8) would hold back or refuse alice's later jobs. They have their own
-        # tests (tests/runner/test_fair_share.py, tests/core/test_fairshare.py).
+        # tests (tests/runner/test_fair_share.py, tests/leadengine/test_fairshare.py).
         "USER_MAX_RUNNING_JOBS": "1000",
         "USER_MAX_ACTIVE_JOBS": "1000000",
     }

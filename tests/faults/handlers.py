@@ -15,7 +15,7 @@ from google.cloud import firestore
 
 from leadengine.schemas import Lead, lead_id_for
 from leadengine.store import utcnow
-from runner.handler import JobContext
+from runner.handler_api import JobContext
 from tests.runner.handlers import _client, runs_ref
 
 ACME_LINKEDIN = "https://www.linkedin.com/company/acme"

@@ -26,7 +26,7 @@ from google.cloud import firestore
 from leadengine.schemas import Lead, lead_id_for
 from leadengine.store import utcnow
 from runner.errors import PermanentJobError, TransientJobError
-from runner.handler import JobContext
+from runner.handler_api import JobContext
 
 RUNS = "test_runs"
 

@@ -11,7 +11,7 @@ from leadengine.schemas import JobMessage, Lead, lead_id_for
 from leadengine.settings import Settings, load_settings
 from leadengine.store import JobStore
 from runner.errors import TransientJobError
-from runner.handler import JobContext
+from runner.handler_api import JobContext
 from runner.processing import ACK, DEAD_LETTER, JobProcessor, Settlement
 from tests.support import jobs
 from tests.support.jobs import document, force

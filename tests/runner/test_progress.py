@@ -19,7 +19,7 @@ import pytest
 
 from leadengine.jobs import PHASES, Progress, utcnow
 from leadengine.schemas import JobStatus
-from tests.scrape.servers import Hit, LocalServer, Responder, page_html, serper_app
+from tests.runner.scrape.servers import Hit, LocalServer, Responder, page_html, serper_app
 from tests.support import services
 from tests.support.jobs import draft
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from runner.scrape.leads import company_domain
-from tests.scrape.corpus.web import SiteResult
+from tests.runner.scrape.corpus.web import SiteResult
 
 FIELDS = ("emails", "phones", "names", "linkedin")
 

@@ -15,9 +15,9 @@ from leadengine.settings import load_settings
 from runner.scrape.fetch import Network
 from runner.scrape.handler import run_job
 from runner.scrape.leads import company_domain
-from tests.scrape.context import CollectingContext
-from tests.scrape.corpus import Site, load_corpus
-from tests.scrape.servers import Hit, LocalServer, Responder, serper_app
+from tests.runner.scrape.context import CollectingContext
+from tests.runner.scrape.corpus import Site, load_corpus
+from tests.runner.scrape.servers import Hit, LocalServer, Responder, serper_app
 
 PUBLIC_ADDRESS = "93.184.215.14"  # any public address: the router, not DNS, decides where it lands
 # LinkedIn results no corpus site links to, and one malformed link a search API could return.

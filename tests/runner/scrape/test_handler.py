@@ -19,9 +19,9 @@ from leadengine.store import JobStore
 from runner.errors import JobCancelled, PermanentJobError, TransientJobError
 from runner.scrape.fetch import Network
 from runner.scrape.handler import SAVE_BATCH, handle, run_job
-from tests.scrape.conftest import Demo
-from tests.scrape.context import CollectingContext
-from tests.scrape.servers import LocalServer, page_html
+from tests.runner.scrape.conftest import Demo
+from tests.runner.scrape.context import CollectingContext
+from tests.runner.scrape.servers import LocalServer, page_html
 
 LEAD_FIELDS = {
     "lead_id", "company_name", "website", "domain", "emails", "phones", "linkedin_url", "description",

@@ -20,7 +20,7 @@ import pytest
 
 from leadengine import topology
 from leadengine.schemas import JobMessage
-from tests.scrape.conftest import Demo
+from tests.runner.scrape.conftest import Demo
 from tests.support import services
 
 KEY = "pipeline-key"

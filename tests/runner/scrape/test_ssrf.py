@@ -30,8 +30,8 @@ from leadengine.netguard import (
 from leadengine.settings import Settings
 from runner.scrape.fetch import Blocked, FetchError, Network, SiteSession
 from runner.scrape.handler import run_job
-from tests.scrape.context import CollectingContext
-from tests.scrape.servers import Hit, LocalServer, Responder, page_html, serper_app
+from tests.runner.scrape.context import CollectingContext
+from tests.runner.scrape.servers import Hit, LocalServer, Responder, page_html, serper_app
 
 GOOD_IP, EVIL_IP, SNEAKY_IP, MIXED_IP = "93.184.215.14", "93.184.215.15", "93.184.215.16", "93.184.215.17"
 

@@ -17,8 +17,8 @@ from leadengine.settings import Settings
 from runner.scrape.fetch import Network
 from runner.scrape.handler import handle
 from runner.scrape.site import scrape_site
-from tests.scrape.context import CollectingContext
-from tests.scrape.servers import Hit, LocalServer, Responder, page_html, serper_app
+from tests.runner.scrape.context import CollectingContext
+from tests.runner.scrape.servers import Hit, LocalServer, Responder, page_html, serper_app
 
 
 class Meter:

@@ -15,8 +15,8 @@ from leadengine.netguard import Guard
 from leadengine.settings import Settings
 from runner.scrape.fetch import FetchError, Network, NotHtml, SiteSession, SiteTimeout, TooManyRedirects
 from runner.scrape.handler import run_job
-from tests.scrape.context import CollectingContext
-from tests.scrape.servers import Hit, LocalServer, Responder, page_html, serper_app
+from tests.runner.scrape.context import CollectingContext
+from tests.runner.scrape.servers import Hit, LocalServer, Responder, page_html, serper_app
 
 CAP = 64 * 1024
 LIMITS = {

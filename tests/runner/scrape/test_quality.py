@@ -1,4 +1,4 @@
-"""Lead quality over the corpus of realistic company sites (tests/scrape/corpus): every site read by the real
+"""Lead quality over the corpus of realistic company sites (tests/runner/scrape/corpus): every site read by the real
 job (search fake, SSRF guard on, site reading, extraction, lead building) and scored against its hand-written
 ground truth. The targets of issue 14: emails and phones precision >= 0.98 and recall >= 0.95, names >= 0.95
 right, LinkedIn >= 0.98 right, and the company's own-domain addresses first."""
@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from leadengine.settings import Settings
-from tests.scrape.corpus import load_corpus
-from tests.scrape.corpus.score import Score, report, score
-from tests.scrape.corpus.web import run_corpus
+from tests.runner.scrape.corpus import load_corpus
+from tests.runner.scrape.corpus.score import Score, report, score
+from tests.runner.scrape.corpus.web import run_corpus
 
 
 @pytest.fixture(scope="module")

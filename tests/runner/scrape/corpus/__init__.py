@@ -1,6 +1,6 @@
 """The lead-quality corpus: realistic company websites with hand-written ground truth, one directory per site
 under `sites/` (`site.toml` plus its pages), read through the real job (search, site reading, extraction,
-lead building) by `tests/scrape/test_quality.py` and `bench/quality.py`."""
+lead building) by `tests/runner/scrape/test_quality.py` and `bench/quality.py`."""
 
 from __future__ import annotations
 

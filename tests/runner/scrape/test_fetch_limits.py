@@ -12,7 +12,7 @@ from collections.abc import Callable
 from leadengine.netguard import Guard
 from leadengine.settings import Settings
 from runner.scrape.fetch import Network, SiteSession
-from tests.scrape.servers import Hit, LocalServer, Responder
+from tests.runner.scrape.servers import Hit, LocalServer, Responder
 
 PAGE = b"<p>a@b.co</p>\r\n"  # 15 bytes
 TAIL = 50 * 1024 * 1024

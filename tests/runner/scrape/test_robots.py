@@ -14,7 +14,7 @@ from leadengine.netguard import Guard
 from leadengine.settings import Settings
 from runner.scrape.fetch import Network
 from runner.scrape.site import SiteReport, scrape_site
-from tests.scrape.servers import Hit, LocalServer, Responder, page_html
+from tests.runner.scrape.servers import Hit, LocalServer, Responder, page_html
 
 HOME = page_html(
     "Acme", '<a href="/contact">Contact</a> <a href="/about">About us</a> <a href="mailto:home@acme.com.au">m</a>'

@@ -21,8 +21,8 @@ from runner.policy import Action, decide
 from runner.scrape.fetch import Network
 from runner.scrape.handler import run_job
 from runner.scrape.sources import PROVIDERS, credential_problem, provider_for
-from tests.scrape.context import CollectingContext
-from tests.scrape.servers import Hit, LocalServer, Responder, google_page, serper_app
+from tests.runner.scrape.context import CollectingContext
+from tests.runner.scrape.servers import Hit, LocalServer, Responder, google_page, serper_app
 
 KEY = "sk-test-0123456789abcdef-SECRET"
 POOL = [(f"https://company{i}.example.com/", f"Company {i} | Sydney SaaS", f"Snippet {i}") for i in range(35)]

@@ -14,8 +14,8 @@ from runner.scrape.fetch import Network
 from runner.scrape.handler import run_job
 from runner.scrape.linkedin import canonical_company_url, company_from_result, company_slug
 from runner.scrape.sources.base import SearchResult
-from tests.scrape.context import CollectingContext
-from tests.scrape.servers import LocalServer, serper_app
+from tests.runner.scrape.context import CollectingContext
+from tests.runner.scrape.servers import LocalServer, serper_app
 
 
 @pytest.mark.parametrize(

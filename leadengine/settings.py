@@ -135,7 +135,9 @@ class Settings(BaseSettings):
     def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
         # A short key makes every user's secret guessable; unset (not empty) is how webhooks are turned off.
         if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError("must be at least 16 characters (e.g. `openssl rand -hex 32`), or unset to turn webhooks off")
+            raise ValueError(
+                "must be at least 16 characters (e.g. `openssl rand -hex 32`), or unset to turn webhooks off"
+            )
         return value
 
     @property

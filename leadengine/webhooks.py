@@ -9,30 +9,28 @@ taken over when its lease has run out. Every attempt is bounded by ATTEMPT_TIMEO
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import json
 import os
 import socket
-import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-import httpcore
 import httpx
 
 from leadengine.errors import AttemptTaken, DependencyUnavailable
 from leadengine.jobs import Change, Job, WebhookDelivery, utcnow
 from leadengine.log import get_logger
 from leadengine.netguard import BlockedAddress, LookupFailed, vet_url
+from leadengine.pinned_http import PinnedBackend, PinnedTransport
 from leadengine.settings import Settings
 from leadengine.store import JobStore
 from leadengine.views import job_view
@@ -42,7 +40,6 @@ log = get_logger(__name__)
 EVENT = "job.finished"
 ATTEMPT_TIMEOUT_S = 10.0  # §7: no answer within 10 s is a failed attempt; the whole attempt, DNS included
 MAX_ANSWER_BYTES = 4096  # what is read of an answer at most: only its status matters
-MAX_ADDRESSES = 3  # vetted addresses tried per attempt, all within the attempt's 10 s
 # An attempt's lease: the attempt itself plus recording its outcome (a read-decide-write bounded at three
 # FIRESTORE_TIMEOUT_S); only after it has run out may another sender take the delivery over.
 LEASE_S = 30.0
@@ -149,87 +146,6 @@ def record(ticket: Ticket, outcome: Outcome, now: datetime, delays: tuple[int, .
 # --- one attempt over the network ---------------------------------------------------------------------------
 
 
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every read, write and TLS handshake ends by the attempt's deadline: per-operation
-    timeouts alone would let a receiver that trickles a byte every few seconds hold an attempt for ever."""
-
-    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
-        self._inner = inner
-        self._deadline = deadline
-
-    def _left(self, timeout: float | None, error: type[Exception]) -> float:
-        left = self._deadline - time.monotonic()
-        if left <= 0.01:
-            raise error("the attempt's time is up")
-        return left if timeout is None else min(timeout, left)
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, self._left(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        tls = self._inner.start_tls(ssl_context, server_hostname, self._left(timeout, httpcore.ConnectTimeout))
-        return _DeadlineStream(tls, self._deadline)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _PinnedBackend(httpcore.SyncBackend):
-    """Connects to the addresses the guard vetted for this attempt, never to the name again: a second lookup
-    could answer differently (DNS rebinding). TLS still sends and verifies the URL's host name."""
-
-    def __init__(self, addresses: list[str], deadline: float) -> None:
-        self._addresses = addresses
-        self._deadline = deadline
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        error: Exception = httpcore.ConnectError(f"no address for {host}")
-        for address in self._addresses[:MAX_ADDRESSES]:
-            left = self._deadline - time.monotonic()
-            if left <= 0.01:
-                raise httpcore.ConnectTimeout("the attempt's time is up")
-            try:
-                stream = super().connect_tcp(address, port, min(timeout or left, left), local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
-                error = e
-                continue
-            return _DeadlineStream(stream, self._deadline)
-        raise error
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    return httpx.create_ssl_context(trust_env=False)  # loading the CA bundle once; the context is thread-safe
-
-
-class _PinnedTransport(httpx.HTTPTransport):
-    """httpx's transport (its error mapping included) over a one-connection pool on the pinned backend."""
-
-    def __init__(self, addresses: list[str], deadline: float) -> None:
-        super().__init__(verify=_ssl_context(), trust_env=False, retries=0)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=_ssl_context(),
-            max_connections=1,
-            max_keepalive_connections=0,
-            network_backend=_PinnedBackend(addresses, deadline),
-        )
-
-
 def send(
     url: str, body: bytes, headers: dict[str, str], *, allow_private: bool, dns_timeout_s: float,
     timeout_s: float = ATTEMPT_TIMEOUT_S,
@@ -244,7 +160,9 @@ def send(
     except LookupFailed as e:
         return Outcome(str(e))
     timeout = httpx.Timeout(max(deadline - time.monotonic(), 0.01))
-    with httpx.Client(transport=_PinnedTransport(addresses, deadline), follow_redirects=False, trust_env=False,
+    transport = PinnedTransport(PinnedBackend(lambda host: addresses, deadline=deadline), max_connections=1,
+                                max_keepalive_connections=0)  # fmt: skip
+    with httpx.Client(transport=transport, follow_redirects=False, trust_env=False,
                       timeout=timeout) as client:  # fmt: skip
         try:
             with client.stream("POST", url, content=body, headers=headers) as response:

@@ -1,4 +1,5 @@
 """The runner's Prometheus metrics, served on RUNNER_METRICS_PORT at /metrics (0 disables the server)."""
+
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server

@@ -5,24 +5,20 @@ and a connection that goes to the exact address the SSRF guard checked."""
 from __future__ import annotations
 
 import email.utils
-import functools
-import ssl
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import httpcore
 import httpx
 
 from leadengine.netguard import BlockedAddress, Guard
+from leadengine.pinned_http import PinnedBackend, PinnedTransport
 from leadengine.settings import Settings
 
 MAX_REDIRECTS = 5  # RFC 9309 asks crawlers to follow at least five for robots.txt; pages get the same
-MAX_ADDRESSES = 3
 # A site answering 429 (or 503 with Retry-After) is asked again after the wait it names, twice at most per
 # site; the third such answer gives the site up. Retrying without limit is the "death spiral" crawlers
 # (Crawlee) had to learn to avoid; ignoring Retry-After (Scrapy) hammers a site that asked for a pause.
@@ -100,57 +96,6 @@ class Network:
         return cls(Guard(settings.scrape_allow_private_networks, dns_timeout_s=settings.scrape_dns_timeout_s))
 
 
-class GuardedBackend(httpcore.SyncBackend):
-    """Connects to an address the guard vetted, never to a name: the second DNS lookup that a plain
-    `socket.create_connection(host)` would do is where DNS rebinding attacks live. TLS still sends the
-    original host name (SNI) and verifies the certificate against it: httpcore takes those from the URL."""
-
-    def __init__(self, network: Network) -> None:
-        self.network = network
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        try:
-            addresses = self.network.guard.addresses(host)
-        except OSError as e:
-            raise httpcore.ConnectError(str(e)) from None
-        error: Exception = httpcore.ConnectError(f"no address for {host}")
-        # A few addresses at most: each attempt may take the whole connect timeout.
-        for address in addresses[:MAX_ADDRESSES]:
-            target = self.network.route(address, port) if self.network.route else (address, port)
-            try:
-                return super().connect_tcp(target[0], target[1], timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
-                error = e
-        raise error
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    # Loading the CA bundle takes tens of milliseconds; one context serves every site (it is thread-safe).
-    return httpx.create_ssl_context(trust_env=False)
-
-
-class GuardedTransport(httpx.HTTPTransport):
-    """httpx's own transport (its exception mapping included) over a pool that uses GuardedBackend.
-    httpx takes no network backend argument, so the pool it built is replaced by an equivalent one."""
-
-    def __init__(self, network: Network) -> None:
-        super().__init__(verify=_ssl_context(), trust_env=False, retries=0)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=_ssl_context(),
-            max_connections=2,
-            max_keepalive_connections=1,
-            network_backend=GuardedBackend(network),
-        )
-
-
 class SiteSession:
     """One site's requests: one at a time, `delay` seconds apart, all within `deadline` (monotonic)."""
 
@@ -173,7 +118,12 @@ class SiteSession:
         self._last_request: float | None = None
         # No environment proxies: a proxy would make the connection, bypassing the guard.
         self.client = httpx.Client(
-            transport=GuardedTransport(network),
+            # One request at a time per site; a second connection only while the first one is being let go.
+            transport=PinnedTransport(
+                PinnedBackend(network.guard.addresses, route=network.route),
+                max_connections=2,
+                max_keepalive_connections=1,
+            ),
             trust_env=False,
             follow_redirects=False,
             headers={

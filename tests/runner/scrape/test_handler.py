@@ -180,7 +180,6 @@ def test_cancellation_stops_the_job_at_its_next_checkpoint(demo: Demo, demo_sett
     assert ctx.saved == {}
 
 
-
 def test_missing_key_fails_permanently_naming_the_setting(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(search_provider="serpapi")
     with pytest.raises(PermanentJobError) as caught:

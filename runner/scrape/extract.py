@@ -23,11 +23,7 @@ MAX_TEXT_CHARS = 200_000  # the phone matcher is slow on huge texts; company det
 MAX_DESCRIPTION_CHARS = 500
 MAX_ANCHORS = 5_000
 
-SOCIAL_HOSTS = {
-    "linkedin": ("linkedin.com",),
-    "twitter": ("twitter.com", "x.com"),
-    "facebook": ("facebook.com", "fb.com"),
-}
+LINKEDIN_HOSTS = ("linkedin.com",)
 CONTACT_WORDS = (
     "contact", "get-in-touch", "get in touch", "say-hello", "say hello", "kontakt", "impressum", "imprint",
     "reach us", "enquir", "mentions-legales", "mentions légales", "legal notice", "contacto", "contatti",
@@ -49,8 +45,6 @@ class PageFacts:
     emails: list[str] = field(default_factory=list)
     phones: list[str] = field(default_factory=list)
     linkedin: list[str] = field(default_factory=list)
-    twitter: list[str] = field(default_factory=list)
-    facebook: list[str] = field(default_factory=list)
     description: str | None = None
     company_name: str | None = None
     name_rank: int = 9  # how trustworthy the name's source is (names.choose): lower wins when pages merge
@@ -82,9 +76,8 @@ def extract(html: str, url: str, region: str | None) -> PageFacts:
     facts = PageFacts(description=_description(tree), company_name=name, name_rank=rank, text=text)
     facts.emails = _emails(tree, anchors, blocks, data, site, name)
     facts.phones = _phones(anchors, blocks, data, region)
-    for kind, hosts in SOCIAL_HOSTS.items():
-        links = [link for _, link in anchors] + (data.links if kind == "linkedin" else [])
-        setattr(facts, kind, _unique(link for link in links if _host_in(link, hosts)))
+    links = [link for _, link in anchors] + data.links
+    facts.linkedin = unique(link for link in links if _host_in(link, LINKEDIN_HOSTS))
     facts.contact_links = contact_links(anchors, url)
     return facts
 
@@ -125,7 +118,8 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _unique(items: Iterable[str | None]) -> list[str]:
+def unique(items: Iterable[str | None]) -> list[str]:
+    """The items in their first order, each once, without empty ones."""
     return list(dict.fromkeys(item for item in items if item))
 
 
@@ -185,7 +179,7 @@ def _emails(
         ]
     kept = [address for address, context, after in found if not _quoted(address, context, after, site, company)]
     kept += [e for raw in data.emails if (e := emails.normalize(raw)) and not _quoted(e, "", False, site, company)]
-    return _unique(kept)
+    return unique(kept)
 
 
 def _quoted(address: str, context: str, after_a_quote: bool, site: str | None, company: str | None) -> bool:
@@ -211,7 +205,7 @@ def _phones(
     found += [phones.e164(raw, region) for raw in data.phones]
     for block in blocks:
         found += phones.in_text(block, region)
-    return _unique(found)
+    return unique(found)
 
 
 def _after_a_quote(node: Node) -> bool:
@@ -248,10 +242,10 @@ def contact_links(anchors: list[tuple[Node, str]], page_url: str, limit: int = 2
             contact.append(link)
         elif any(word in label for word in ABOUT_WORDS):
             about.append(link)
-    contact, about = _unique(contact), _unique(about)
+    contact, about = unique(contact), unique(about)
     picked = contact[:1] + about[:1]
     picked += [link for link in contact[1:] + about[1:] if link not in picked]
-    return _unique(picked)[:limit]
+    return unique(picked)[:limit]
 
 
 def same_site(url: str, other: str) -> bool:

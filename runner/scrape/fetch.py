@@ -9,7 +9,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -17,6 +17,8 @@ import httpx
 from leadengine.netguard import BlockedAddress, Guard
 from leadengine.pinned_http import PinnedBackend, PinnedTransport
 from leadengine.settings import Settings
+
+DEFAULT_PORTS = {"http": 80, "https": 443}  # the web schemes a site is read over, and their ports
 
 MAX_REDIRECTS = 5  # RFC 9309 asks crawlers to follow at least five for robots.txt; pages get the same
 # A site answering 429 (or 503 with Retry-After) is asked again after the wait it names, twice at most per
@@ -72,7 +74,6 @@ class Page:
     charset: str | None
     body: bytes
     truncated: bool = False
-    hops: list[str] = field(default_factory=list)
 
     def text(self) -> str:
         for encoding in (self.charset, "utf-8"):
@@ -213,7 +214,7 @@ class SiteSession:
                     hops.append(url)
                     url = urljoin(url, location.strip())
                     continue
-                return self._read(response, url, hops, html=html, limit=limit)
+                return self._read(response, url, html=html, limit=limit)
             finally:
                 response.close()
 
@@ -233,7 +234,7 @@ class SiteSession:
         except (httpx.HTTPError, httpx.InvalidURL) as e:
             raise FetchError(f"request failed ({type(e).__name__}: {e})") from None
 
-    def _read(self, response: httpx.Response, url: str, hops: list[str], *, html: bool, limit: int) -> Page:
+    def _read(self, response: httpx.Response, url: str, *, html: bool, limit: int) -> Page:
         content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if html:
             if not 200 <= response.status_code < 300:
@@ -280,7 +281,6 @@ class SiteSession:
             charset=response.charset_encoding,
             body=bytes(body),
             truncated=truncated,
-            hops=hops,
         )
 
 
@@ -311,6 +311,6 @@ def origin_of(url: str) -> str:
     host = (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"
-    default = {"http": 80, "https": 443}.get(parts.scheme)
+    default = DEFAULT_PORTS.get(parts.scheme)
     port = parts.port
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")

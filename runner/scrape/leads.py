@@ -3,7 +3,6 @@ a LinkedIn company no website links to), so the same job always produces the sam
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -13,11 +12,11 @@ from leadengine.schemas import SOURCE_TYPES, Lead, lead_id_for
 from runner.scrape import emails, names
 from runner.scrape.domains import TLD as _TLD
 from runner.scrape.domains import domain_label, domain_match
+from runner.scrape.extract import unique
+from runner.scrape.fetch import DEFAULT_PORTS, origin_of
 from runner.scrape.linkedin import LinkedInCompany, canonical_company_url, company_slug
 from runner.scrape.site import SiteReport
 from runner.scrape.sources.base import SearchResult
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # Results on these sites are about companies, not companies: social networks, directories, review and job
 # sites, encyclopaedias, news and app stores. Matched on the registrable domain's name, any suffix.
@@ -46,12 +45,12 @@ def company_domain(url: str) -> str | None:
     except ValueError:
         return None
     host = (parts.hostname or "").lower().rstrip(".")
-    if parts.scheme not in _DEFAULT_PORTS or not host:
+    if parts.scheme not in DEFAULT_PORTS or not host:
         return None
     address = parse_ip_literal(host)
     if address is not None:
         shown = f"[{address}]" if address.version == 6 else str(address)
-        return f"{shown}:{port or _DEFAULT_PORTS[parts.scheme]}"
+        return f"{shown}:{port or DEFAULT_PORTS[parts.scheme]}"
     registered = _TLD(host).top_domain_under_public_suffix
     return (registered or host).lower()
 
@@ -63,12 +62,7 @@ def is_directory(domain: str) -> bool:
 
 
 def home_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port and parts.port != _DEFAULT_PORTS.get(parts.scheme) else ""
-    return f"{parts.scheme}://{host}{port}/"
+    return f"{origin_of(url.strip())}/"
 
 
 @dataclass
@@ -125,10 +119,6 @@ class LinkedInCompanies:
         return len(self.by_slug)
 
 
-def _unique(items: Iterable[str | None]) -> list[str]:
-    return list(dict.fromkeys(item for item in items if item))
-
-
 def _sources(*names: str) -> list[str]:
     return [name for name in SOURCE_TYPES if name in names]
 
@@ -139,7 +129,7 @@ def website_lead(
     """The lead of a website, merged with the LinkedIn company its pages link to (if the linkedin source
     found that company). Returns the lead and the slug of the LinkedIn company it claimed."""
     facts = site.facts
-    slug = _own_slug(_unique(company_slug(link) for link in facts.linkedin), linkedin, candidate.domain)
+    slug = _own_slug(unique(company_slug(link) for link in facts.linkedin), linkedin, candidate.domain)
     claimed = slug if slug in linkedin else None
     company = linkedin.get(claimed) if claimed else None
     linkedin_url = company.url if company else (canonical_company_url(slug) if slug else None)
@@ -161,7 +151,7 @@ def website_lead(
         linkedin_url=linkedin_url,
         description=facts.description or candidate.snippet or (company.snippet if company else None) or None,
         sources=sources,
-        source_urls=_unique([*candidate.result_urls, *site.pages, company.found_url if company else None]),
+        source_urls=unique([*candidate.result_urls, *site.pages, company.found_url if company else None]),
         found_at=found_at,
     )
     return lead, claimed

@@ -21,7 +21,6 @@ class LinkedInCompany:
     url: str  # canonical https://www.linkedin.com/company/<slug>
     found_url: str  # as the search result gave it
     snippet: str
-    position: int
 
 
 def linkedin_query(query: str) -> str:
@@ -68,5 +67,4 @@ def company_from_result(result: SearchResult) -> LinkedInCompany | None:
         url=canonical_company_url(slug),
         found_url=result.link,
         snippet=result.snippet,
-        position=result.position,
     )

@@ -114,8 +114,6 @@ def _merge(first: PageFacts, other: PageFacts) -> PageFacts:
         emails=union(first.emails, other.emails),
         phones=union(first.phones, other.phones),
         linkedin=union(first.linkedin, other.linkedin),
-        twitter=union(first.twitter, other.twitter),
-        facebook=union(first.facebook, other.facebook),
         description=first.description or other.description,
         # The name from the most trustworthy source (structured data over a title), the home page's on a tie.
         company_name=best.company_name,

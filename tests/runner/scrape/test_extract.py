@@ -52,8 +52,6 @@ def test_modern_page() -> None:
     assert facts.emails == ["hello@harbourline.com.au", "sales@harbourline.com.au", "support@harbourline.com.au"]
     assert facts.phones == ["+61255504821"]
     assert facts.linkedin == ["https://www.linkedin.com/company/harbourline-software/"]
-    assert facts.twitter == ["https://twitter.com/harbourline", "https://x.com/harbourline_au"]
-    assert facts.facebook == ["https://www.facebook.com/harbourlinesoftware"]
     assert facts.description == "Workflow automation for enterprise operations teams."
     assert facts.company_name == "Harbourline"  # og:site_name before the title
     assert facts.contact_links == [

@@ -51,7 +51,9 @@ def vhost() -> Iterator[str]:
 def base_env(
     emulator: services.Emulator, vhost: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> dict[str, str]:
-    """The environment of a test and of the processes it starts: this module's vhost, the run's emulator."""
+    """The environment of a test and of the processes it starts: this module's vhost, and a Firestore project of
+    this module's own in the run's emulator (the relay and stall recovery look at every job of their database: the
+    jobs other modules leave behind, and their messages, belong to other vhosts)."""
     for name in _ISOLATED:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # so no developer `.env` in the repository root is read
@@ -59,7 +61,7 @@ def base_env(
         "RABBITMQ_HOST": "127.0.0.1",
         "RABBITMQ_VHOST": vhost,
         "FIRESTORE_EMULATOR_HOST": emulator.host,
-        "GOOGLE_CLOUD_PROJECT": "leadengine-test",
+        "GOOGLE_CLOUD_PROJECT": vhost,
         "FIRESTORE_TIMEOUT_S": "2",
     }
     for name, value in env.items():

@@ -24,7 +24,7 @@ def test_defaults_match_the_contract() -> None:
     s = load_settings()
     assert (s.rabbitmq_host, s.rabbitmq_port, s.rabbitmq_user, s.rabbitmq_vhost) == ("localhost", 5672, "guest", "/")
     assert s.rabbitmq_password.get_secret_value() == "guest"
-    assert s.google_cloud_project in {"leadengine-local", "leadengine-test"}
+    assert s.google_cloud_project == "leadengine-local"
     assert s.api_keys == {}
     assert s.search_provider == "serper"
     assert s.scrape_allow_private_networks is False

@@ -5,9 +5,7 @@ through GET /api/v1/jobs/<id> of the running function."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,8 +18,8 @@ import pytest
 from leadengine.jobs import PHASES, Progress, utcnow
 from leadengine.schemas import JobStatus
 from tests.runner.scrape.servers import Hit, LocalServer, Responder, page_html, serper_app
-from tests.support import services
 from tests.support.jobs import draft
+from tests.support.stack import function_and_runner
 
 # --- the rules, without services ------------------------------------------------------------------------
 
@@ -87,31 +85,12 @@ def stack(base_env: dict[str, str], log_dir: Path) -> Iterator[tuple[str, list[L
         "SCRAPE_SITE_TIMEOUT_S": "60",
         "RUNNER_METRICS_PORT": "0",
     }
-    port = services.free_port()
-    function = services.Process(
-        [str(services.VENV_BIN / "functions-framework"), "--source", str(services.ROOT / "functions/enqueue/main.py"),
-         "--target", "enqueue", "--host", "127.0.0.1", "--port", str(port)],
-        env, "enqueue", log_dir,
-    )  # fmt: skip
-    runner = services.Process([sys.executable, "-m", "runner"], env, "runner", log_dir)
     try:
-        base_url = f"http://127.0.0.1:{port}"
-        services.wait_until(lambda: _healthy(base_url), what="the enqueue function")
-        services.wait_until(lambda: '"consuming"' in runner.output() or runner.popen.poll() is not None,
-                            what="the runner to consume")  # fmt: skip
-        assert runner.popen.poll() is None, runner.output()
-        yield base_url, sites
+        with function_and_runner(env, log_dir) as (base_url, _runner):
+            yield base_url, sites
     finally:
-        runner.stop()
-        function.stop()
         for server in (search, *sites):
             server.close()
-
-
-def _healthy(base_url: str) -> bool:
-    with contextlib.suppress(httpx.HTTPError):
-        return httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200
-    return False
 
 
 def test_progress_rises_site_by_site_through_get_then_ends_with_the_final_figures(stack) -> None:

@@ -5,10 +5,8 @@ leaves the same leads."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from leadengine import topology
 from leadengine.schemas import JobMessage
 from tests.runner.scrape.conftest import Demo
 from tests.support import services
+from tests.support.stack import function_and_runner as stack_processes
 
 KEY = "pipeline-key"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -39,29 +38,8 @@ def stack(base_env: dict[str, str], demo: Demo, log_dir: Path) -> Iterator[tuple
         "SCRAPE_POLITENESS_DELAY_S": "0.1",
         "RUNNER_METRICS_PORT": "0",
     }
-    port = services.free_port()
-    function = services.Process(
-        [str(services.VENV_BIN / "functions-framework"), "--source", str(services.ROOT / "functions/enqueue/main.py"),
-         "--target", "enqueue", "--host", "127.0.0.1", "--port", str(port)],
-        env, "enqueue", log_dir,
-    )  # fmt: skip
-    runner = services.Process([sys.executable, "-m", "runner"], env, "runner", log_dir)
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        services.wait_until(lambda: _healthy(base_url), what="the enqueue function")
-        services.wait_until(lambda: '"consuming"' in runner.output() or runner.popen.poll() is not None,
-                            what="the runner to consume")  # fmt: skip
-        assert runner.popen.poll() is None, runner.output()
+    with stack_processes(env, log_dir) as (base_url, runner):
         yield base_url, runner
-    finally:
-        runner.stop()
-        function.stop()
-
-
-def _healthy(base_url: str) -> bool:
-    with contextlib.suppress(httpx.HTTPError):
-        return httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200
-    return False
 
 
 def _all_leads(api: httpx.Client, job_id: str) -> list[dict[str, Any]]:

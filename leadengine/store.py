@@ -16,6 +16,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -25,7 +26,7 @@ from google.api_core.retry import Retry
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
-from leadengine.errors import AttemptTaken, DependencyUnavailable, IdempotencyConflict, JobNotFound, StoreUnavailable
+from leadengine.errors import AttemptTaken, IdempotencyConflict, JobNotFound, StoreUnavailable
 from leadengine.fairshare import (
     ACTIVE_STATUSES,
     HELD_SINCE_EVER,
@@ -116,6 +117,14 @@ def _diff(before: Job, after: Job) -> dict[str, Any]:
     return {name: value for name, value in new.items() if old.get(name) != value}
 
 
+@dataclass(frozen=True)
+class JobRead:
+    """A job as read, and the version (Firestore's update time) it was read at."""
+
+    job: Job | None
+    version: Any
+
+
 class JobStore:
     """All Firestore access of the function, the relay and the runner. The client is created lazily once."""
 
@@ -127,6 +136,8 @@ class JobStore:
         # Bounded: a Firestore outage must surface as StoreUnavailable within the timeout, not hang.
         self._call: dict[str, Any] = {"timeout": timeout, "retry": Retry(initial=0.1, maximum=1.0, timeout=timeout)}
         self._change_budget_s = 3 * timeout
+        # Housekeeping writes nobody waits for (a place's old generation): off the caller's path.
+        self._housekeeping = ThreadPoolExecutor(max_workers=1, thread_name_prefix="firestore-housekeeping")
 
     @property
     def client(self) -> firestore.Client:
@@ -214,9 +225,13 @@ class JobStore:
             batch.commit(**self._call)
 
     def find_job(self, job_id: str) -> Job | None:
+        return self.read_job(job_id).job
+
+    def read_job(self, job_id: str) -> JobRead:
+        """The job (None if missing) with the version it was read at, for a `change_job` that follows."""
         with _unavailable_as_error():
             snapshot = self._job_ref(job_id).get(**self._call)
-        return Job.from_document(snapshot.to_dict() or {}) if snapshot.exists else None
+        return JobRead(Job.from_document(snapshot.to_dict() or {}) if snapshot.exists else None, snapshot.update_time)
 
     def get_job(self, job_id: str, user_id: str | None = None) -> Job:
         """The job; JobNotFound when it is missing or (given user_id) belongs to someone else."""
@@ -225,20 +240,22 @@ class JobStore:
             raise JobNotFound(job_id)
         return job
 
-    def change_job(self, job_id: str, decide: Callable[[Job | None], Change[T]]) -> T:
+    def change_job(self, job_id: str, decide: Callable[[Job | None], Change[T]], *, read: JobRead | None = None) -> T:
         """Read the job, decide, write what changed: the one way a job changes once it exists.
 
         Optimistic concurrency: the write carries the read's update time as a precondition, so on Firestore
         a concurrent writer makes it fail and the decision is taken again on the fresh document (a transaction
         on one document, without the BeginTransaction round trip). The local emulator ignores preconditions; the
         one race that matters there, the claim of an attempt, also rests on create() of its marker in the same
-        atomic batch (AttemptTaken). Bounded by 3 x FIRESTORE_TIMEOUT_S."""
+        atomic batch (AttemptTaken). Bounded by 3 x FIRESTORE_TIMEOUT_S. Given a `read` the caller just made
+        (`read_job`), the first round decides on it instead of reading again: a writer since makes the write's
+        precondition fail, and the next round reads afresh."""
         deadline = time.monotonic() + self._change_budget_s
         ref = self._job_ref(job_id)
         for _ in range(_MAX_CONFLICTS):
-            with _unavailable_as_error():
-                snapshot = ref.get(**self._call)
-            job = Job.from_document(snapshot.to_dict() or {}) if snapshot.exists else None
+            if read is None:
+                read = self.read_job(job_id)
+            job, version, read = read.job, read.version, None
             change = decide(job)
             if change.job is None or job is None:
                 return change.result
@@ -249,7 +266,7 @@ class JobStore:
             if change.marker is not None:
                 batch.create(ref.collection(ATTEMPTS).document(change.marker),
                              {"runner": change.job.runner, "started_at": change.job.updated_at})  # fmt: skip
-            batch.update(ref, fields, option=self.client.write_option(last_update_time=snapshot.update_time))
+            batch.update(ref, fields, option=self.client.write_option(last_update_time=version))
             try:
                 with _unavailable_as_error():
                     batch.commit(**self._call)
@@ -359,9 +376,14 @@ class JobStore:
         except gexc.AlreadyExists:
             return False
         if place.generation > 0:
-            with contextlib.suppress(DependencyUnavailable, gexc.NotFound), _unavailable_as_error():
-                places.document(place.previous_document_id()).delete(**self._call)
+            # Best effort and off the caller's path: a generation left behind is never the latest again, it only
+            # makes the user's places query read one more document.
+            self._housekeeping.submit(self._delete_quietly, places.document(place.previous_document_id()))
         return True
+
+    def _delete_quietly(self, ref: firestore.DocumentReference) -> None:
+        with contextlib.suppress(Exception):
+            ref.delete(**self._call)
 
     def _live(self, user_id: str, held: dict[int, Place]) -> dict[int, Place]:
         """The places among `held` whose job is unfinished (reads those jobs)."""

@@ -42,7 +42,8 @@ class Lifecycle:
         An attempt starts only with one of its user's USER_MAX_RUNNING_JOBS places (fair share, §8): the job
         normally took it when it was published; a message that came another way (a seed-style publisher, a
         replay) takes a free one here, or is CAPPED and waits in a delay queue."""
-        job = self.store.find_job(job_id)
+        read = self.store.read_job(job_id)  # decided on twice: for the place, then (unless written since) the claim
+        job = read.job
         runnable = job is not None and job.assess(utcnow(), self._max_attempts).verdict is Verdict.RUN
         if job is not None and runnable and not self.store.take_place(job.user_id, job_id):
             return Assessment(Verdict.CAPPED, attempts_used=job.attempts_used)
@@ -58,7 +59,7 @@ class Lifecycle:
             return Change(new_claim, claimed, marker=job.attempt_marker(new_claim.attempt))
 
         try:
-            return self.store.change_job(job_id, claim)
+            return self.store.change_job(job_id, claim, read=read)
         except AttemptTaken:
             # Another runner created the attempt's marker a moment ago: it holds the job for a lease from now.
             return Assessment(Verdict.HELD, self._lease_s)
